@@ -1,0 +1,56 @@
+# ecgkit: `make demo` and `make test` set everything up in .venv from constraints.txt.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install test test-slow sync-check nbtest pytest demo bench constraints clean lab
+
+install: $(STAMP)
+
+$(STAMP): constraints.txt settings.ini setup.py pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c constraints.txt pip setuptools wheel
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+# nbs/ is the source: exporting or cleaning must not change anything that is committed.
+sync-check: $(STAMP)
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  before="$$(git status --porcelain=v1 -- nbs ecgkit; git diff -- nbs ecgkit | sha1sum)"; \
+	  $(BIN)/nbdev_export && $(BIN)/nbdev_clean || exit 1; \
+	  after="$$(git status --porcelain=v1 -- nbs ecgkit; git diff -- nbs ecgkit | sha1sum)"; \
+	  if [ "$$before" != "$$after" ]; then \
+	    echo "nbdev_export/nbdev_clean changed files (run them and commit):"; git status --short -- nbs ecgkit; exit 1; fi; \
+	  echo "sync-check: ecgkit/ and nbs/ are in sync and clean"; \
+	else echo "sync-check: not a git checkout, skipped"; fi
+
+nbtest: $(STAMP)
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test: sync-check nbtest pytest
+
+test-slow: $(STAMP)
+	$(BIN)/nbdev_test --n_workers 2 --flags slow
+	$(BIN)/python -m pytest -q --runslow
+
+demo: $(STAMP)
+	$(BIN)/python -m ecgkit.demo --out runs/demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_metric.py
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab nbs
+
+constraints: $(STAMP)
+	( head -2 constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable | grep -v '^ecgkit' ) > constraints.new && mv constraints.new constraints.txt
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info runs _proc
