@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-slow sync-check nbtest pytest demo bench constraints clean lab
+.PHONY: install test test-slow sync-check readme nbtest pytest demo bench constraints clean lab
 
 install: $(STAMP)
 
@@ -17,15 +17,20 @@ $(STAMP): constraints.txt settings.ini setup.py pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-# nbs/ is the source: exporting or cleaning must not change anything that is committed.
+# README.md is nbs/index.ipynb as markdown (nbdev_readme needs Quarto, which is not installed).
+readme: $(STAMP)
+	$(BIN)/jupyter nbconvert --log-level=WARN --to markdown nbs/index.ipynb --output-dir . --output README
+
+# nbs/ is the source: exporting, cleaning or regenerating the README must not change anything committed.
+SYNCED := nbs ecgkit README.md
 sync-check: $(STAMP)
 	@if git rev-parse --git-dir >/dev/null 2>&1; then \
-	  before="$$(git status --porcelain=v1 -- nbs ecgkit; git diff -- nbs ecgkit | sha1sum)"; \
-	  $(BIN)/nbdev_export && $(BIN)/nbdev_clean || exit 1; \
-	  after="$$(git status --porcelain=v1 -- nbs ecgkit; git diff -- nbs ecgkit | sha1sum)"; \
+	  before="$$(git status --porcelain=v1 -- $(SYNCED); git diff -- $(SYNCED) | sha1sum)"; \
+	  $(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(MAKE) --no-print-directory readme || exit 1; \
+	  after="$$(git status --porcelain=v1 -- $(SYNCED); git diff -- $(SYNCED) | sha1sum)"; \
 	  if [ "$$before" != "$$after" ]; then \
-	    echo "nbdev_export/nbdev_clean changed files (run them and commit):"; git status --short -- nbs ecgkit; exit 1; fi; \
-	  echo "sync-check: ecgkit/ and nbs/ are in sync and clean"; \
+	    echo "nbdev_export/nbdev_clean/make readme changed files (run them and commit):"; git status --short -- $(SYNCED); exit 1; fi; \
+	  echo "sync-check: ecgkit/, nbs/ and README.md are in sync and clean"; \
 	else echo "sync-check: not a git checkout, skipped"; fi
 
 nbtest: $(STAMP)

@@ -88,7 +88,7 @@ d = { 'settings': { 'branch': 'main',
                                    'ecgkit.submission._place': ('submission.html#_place', 'ecgkit/submission.py'),
                                    'ecgkit.submission.make_test_view': ('submission.html#make_test_view', 'ecgkit/submission.py'),
                                    'ecgkit.submission.read_submission': ('submission.html#read_submission', 'ecgkit/submission.py'),
-                                   'ecgkit.submission.test_rows': ('submission.html#test_rows', 'ecgkit/submission.py'),
+                                   'ecgkit.submission.rows_for': ('submission.html#rows_for', 'ecgkit/submission.py'),
                                    'ecgkit.submission.to_rows': ('submission.html#to_rows', 'ecgkit/submission.py'),
                                    'ecgkit.submission.validate': ('submission.html#validate', 'ecgkit/submission.py'),
                                    'ecgkit.submission.write_submission': ('submission.html#write_submission', 'ecgkit/submission.py')}}}
