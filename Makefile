@@ -10,10 +10,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 install: $(STAMP)
 
+# (this machine's pip config lists local indexes that lack most packages: drop pip's warnings about them)
+PIPQ := 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 $(STAMP): constraints.txt settings.ini setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -c constraints.txt pip setuptools wheel
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	set -o pipefail; $(BIN)/python -m pip install -q -c constraints.txt pip setuptools wheel $(PIPQ)
+	set -o pipefail; $(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]" $(PIPQ)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
