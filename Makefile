@@ -52,6 +52,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_metric.py
+	$(BIN)/python benchmarks/bench_synth.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab nbs
