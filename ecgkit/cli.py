@@ -17,8 +17,8 @@ from .metric import score_frames
 from .submission import make_test_view, read_submission, validate, write_submission
 
 # %% auto #0
-__all__ = ['cmd_info', 'cmd_testview', 'cmd_validate', 'cmd_score', 'cmd_synth', 'cmd_demo', 'cmd_pipeline', 'cmd_runs',
-           'cmd_evaluate_run', 'parser', 'main']
+__all__ = ['cmd_info', 'cmd_testview', 'cmd_validate', 'cmd_score', 'cmd_synth', 'cmd_demo', 'cmd_pipeline', 'cmd_train',
+           'cmd_runs', 'cmd_evaluate_run', 'parser', 'main']
 
 # %% ../nbs/04_cli.ipynb #17a4b089
 def _hist(values) -> str:
@@ -147,6 +147,17 @@ def cmd_pipeline(a):
         return 1
     return 0
 
+def cmd_train(a):
+    "Train one registered stage into a run folder; `--resume` continues from its latest.pt."
+    from ecgkit.stages import get_stage
+    st = get_stage(a.stage)
+    out = Path(a.run_dir or f'runs/{st.name}')
+    if a.resume and not (out/'checkpoints'/'latest.pt').is_file():
+        raise UserError(f"nothing to resume: {out/'checkpoints'/'latest.pt'} does not exist")
+    learn = st.fit(out, smoke=a.smoke, overrides=a.set or [], resume=a.resume, echo=True)
+    print(f"trained {st.name} into {out}: {len(learn.history)} epoch(s); curves in {out/'curves.png'}")
+    return 0
+
 def cmd_runs(a):
     "`runs summarize DIR`: one table over the run folders under DIR."
     from ecgkit.pipeline import summarize_runs
@@ -231,6 +242,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--set', nargs='+', metavar='KEY=VALUE', help='config overrides for every stage, e.g. train.epochs=3')
     s.add_argument('--status', action='store_true', help='show which stage models exist and the last finished step')
     s.set_defaults(func=cmd_pipeline)
+
+    s = sub.add_parser('train', help='train one registered stage (the command-line twin of nbs/train.ipynb)')
+    s.add_argument('--stage', required=True, help='stage number or name')
+    s.add_argument('--run-dir', help='run folder (default runs/<stage name>)')
+    s.add_argument('--resume', action='store_true', help="continue from the run folder's latest.pt (mid-epoch included)")
+    s.add_argument('--smoke', action='store_true', help='tiny data and one epoch (seconds)')
+    s.add_argument('--set', nargs='+', metavar='KEY=VALUE', help='config overrides, e.g. train.epochs=3 device.device=cuda')
+    s.set_defaults(func=cmd_train)
 
     s = sub.add_parser('runs', help='work with run folders: runs summarize DIR')
     rs = s.add_subparsers(dest='runs_cmd', required=True, metavar='ACTION', parser_class=_Parser)

@@ -230,10 +230,11 @@ def _orientation_model(cfg: RunConfig) -> nn.Module:
     return timm_classifier(b, 1, 4) if b else tiny_cnn(1, 4)
 
 def _unet_model(out_chans: int):
+    "The tiny built-in U-Net, or `ecgkit.models`' timm-encoder U-Net when `model.backbone` is set."
     def make(cfg: RunConfig) -> nn.Module:
-        if cfg.model.backbone:
-            raise UserError(f"model.backbone={cfg.model.backbone!r}: this stage uses the built-in tiny U-Net until ecgkit.models lands")
-        return TinyUNet(3, out_chans)
+        if not cfg.model.backbone: return TinyUNet(3, out_chans)
+        from ecgkit.models import create_model
+        return create_model('unet', backbone=cfg.model.backbone, in_chans=3, num_classes=out_chans)
     return make
 
 def _seg_loss(pred, y): return F.cross_entropy(pred, y, weight=torch.tensor([1.0, 1.0, 4.0], device=pred.device))
