@@ -53,6 +53,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_metric.py
 	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_learner.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab nbs
