@@ -2,7 +2,7 @@
 
     python benchmarks/bench_learner.py [--steps 5] [--size 512] [--threads N] [--no-xla]
 
-1. steps/s of a UNet-like model (timm resnet18 `features_only` encoder + a minimal upsampling decoder), batch 2,
+1. steps/s of `ecgkit.models`' U-Net (timm resnet18 `features_only` encoder + our decoder), batch 2,
    `--size`² inputs, AdamW, BCE on a random mask; eager CPU, after one warm-up step.
 2. steps/s of resnet10t (batch 8, 32²) eager vs on XLA's CPU device (`PJRT_DEVICE=CPU`, in a subprocess so torch_xla
    never enters this process); XLA's first two steps (graph compiles) are reported apart.
@@ -13,34 +13,13 @@ import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import torch
-from torch import nn
 import torch.nn.functional as F
-
-
-class UNet(nn.Module):
-    "resnet18 encoder (5 feature maps, strides 2..32) and a decoder: upsample x2, concat the skip, conv-BN-ReLU; 1x1 head."
-    def __init__(self, classes=1, dec=(256, 128, 64, 32)):
-        super().__init__()
-        import timm
-        self.enc = timm.create_model('resnet18', features_only=True, pretrained=False)
-        ch = self.enc.feature_info.channels()                  # [64, 64, 128, 256, 512]
-        blocks, c = [], ch[-1]
-        for skip, out in zip(reversed(ch[:-1]), dec):
-            blocks.append(nn.Sequential(nn.Conv2d(c + skip, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)))
-            c = out
-        self.dec, self.head = nn.ModuleList(blocks), nn.Conv2d(c, classes, 1)
-
-    def forward(self, x):
-        fs = self.enc(x)
-        y = fs[-1]
-        for blk, skip in zip(self.dec, reversed(fs[:-1])):
-            y = blk(torch.cat([F.interpolate(y, size=skip.shape[-2:], mode='nearest'), skip], 1))
-        return F.interpolate(self.head(y), size=x.shape[-2:], mode='bilinear', align_corners=False)
 
 
 def bench_unet(size, steps, batch=2):
     torch.manual_seed(0)
-    m = UNet().train()
+    from ecgkit.models import create_model
+    m = create_model('unet', backbone='resnet18', num_classes=1).train()   # the kit's own U-Net
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3)
     x, y = torch.randn(batch, 3, size, size), (torch.rand(batch, 1, size, size) > 0.5).float()
     times = []
