@@ -48,7 +48,7 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q --runslow
 
 demo: $(STAMP)
-	$(BIN)/python -m ecgkit.demo --out runs/demo
+	$(BIN)/ecgkit demo --out runs/demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_metric.py
