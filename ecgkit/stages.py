@@ -250,25 +250,21 @@ register_stage(Stage(
     smoke_config=('train.batch_size=8', 'train.epochs=1'),
     sizes=dict(train=96, valid=24), smoke_sizes=dict(train=4, valid=2)), replace=True)
 
-register_stage(Stage(
-    'stage1', 1, 'background / grid / wave segmentation of 64×64 crops',
-    model=_unet_model(3),
-    data=lambda split, n, seed: CropData(n, max(1, n // 16), 'classes', seed=seed),
-    loss=_seg_loss, metrics=lambda: {'dice': Dice(3), 'accuracy': Accuracy(3)},
-    decode=lambda pred: pred.argmax(1),                        # 0 background, 1 grid, 2 wave per pixel
-    config=('train.batch_size=16', 'train.epochs=6', 'train.lr=0.003', 'train.early_stop_metric=dice'),
-    smoke_config=('train.batch_size=8', 'train.epochs=1'),
-    sizes=dict(train=512, valid=128), smoke_sizes=dict(train=16, valid=8)), replace=True)
+def _crop_stage(name, index, title, target, out_chans, loss, metrics, decode) -> Stage:
+    "A segmentation stage on 64×64 crops of synthesized pages; only the target, head and loss differ."
+    return Stage(name, index, title, model=_unet_model(out_chans),
+                 data=lambda split, n, seed: CropData(n, max(1, n // 16), target, seed=seed),
+                 loss=loss, metrics=metrics, decode=decode,
+                 config=('train.batch_size=16', 'train.epochs=6', 'train.lr=0.003', 'train.early_stop_metric=dice'),
+                 smoke_config=('train.batch_size=8', 'train.epochs=1'),
+                 sizes=dict(train=512, valid=128), smoke_sizes=dict(train=16, valid=8))
 
-register_stage(Stage(
-    'stage2', 2, 'trace mask segmentation of 64×64 crops',
-    model=_unet_model(1),
-    data=lambda split, n, seed: CropData(n, max(1, n // 16), 'trace', seed=seed),
-    loss=_trace_loss, metrics=lambda: {'dice': Dice(logits=True)},
-    decode=lambda pred: pred[:, 0].sigmoid() > 0.5,             # the trace mask
-    config=('train.batch_size=16', 'train.epochs=6', 'train.lr=0.003', 'train.early_stop_metric=dice'),
-    smoke_config=('train.batch_size=8', 'train.epochs=1'),
-    sizes=dict(train=512, valid=128), smoke_sizes=dict(train=16, valid=8)), replace=True)
+register_stage(_crop_stage('stage1', 1, 'background / grid / wave segmentation of 64×64 crops', 'classes', 3, _seg_loss,
+                           lambda: {'dice': Dice(3), 'accuracy': Accuracy(3)},
+                           lambda pred: pred.argmax(1)), replace=True)             # 0 background, 1 grid, 2 wave per pixel
+register_stage(_crop_stage('stage2', 2, 'trace mask segmentation of 64×64 crops', 'trace', 1, _trace_loss,
+                           lambda: {'dice': Dice(logits=True)},
+                           lambda pred: pred[:, 0].sigmoid() > 0.5), replace=True)  # the trace mask
 
 # %% ../nbs/27_stages.ipynb #fb47ad93
 def _find_stage_json(ckpt: Path) -> Path | None:
