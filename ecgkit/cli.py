@@ -117,10 +117,11 @@ def cmd_demo(a):
     rows = []
     for kind in sorted(find_images(data/'train')['type'].unique()):
         tv = make_test_view(data, out/f"view-{kind}", kind)
-        sub = read_submission(tv.solution_csv, 'solution', ('id', 'value', 'fs'))[['id', 'value']]
-        path = write_submission(sub, out/f"submission-{kind}.csv")
-        validate(read_test_csv(tv.test_csv), read_submission(path)).raise_if_invalid()
-        s = score_frames(read_submission(tv.solution_csv, 'solution', ('id', 'value', 'fs')), read_submission(path), strict=True)
+        sol = read_submission(tv.solution_csv, 'solution', ('id', 'value', 'fs'))
+        path = write_submission(sol[['id', 'value']], out/f"submission-{kind}.csv")
+        sub = read_submission(path)                       # what a user would submit, read back from disk
+        validate(read_test_csv(tv.test_csv), sub).raise_if_invalid()
+        s = score_frames(sol, sub, strict=True)
         rows.append((kind, tv.n_records, s.score_db))
     table = pd.DataFrame(rows, columns=['type', 'records', 'score_db'])
     with atomic_path(out/'scores.csv') as tmp: table.to_csv(tmp, index=False)

@@ -21,14 +21,15 @@ from .core import UserError, atomic_write_text
 from .paper import Paper
 from .learner import Learner, RunConfig, load_checkpoint, make_loaders, monitor_mode
 from .metrics import Accuracy, Dice
+from .sampling import CropSampler, crop
 from .synth.build import make_print, seeds, trace_mask
 from .synth.render import render
 from .synth.signals import generated_records
 
 # %% auto #0
-__all__ = ['SynthPages', 'OrientationData', 'CropData', 'conv_block', 'tiny_cnn', 'TinyUNet', 'timm_classifier', 'Stage',
-           'final_metrics', 'write_final_metrics', 'register_stage', 'unregister_stage', 'list_stages', 'get_stage',
-           'resolve_stages', 'evaluate_run']
+__all__ = ['SynthPages', 'OrientationData', 'CropData', 'conv_block', 'tiny_cnn', 'TinyUNet', 'Stage', 'final_metrics',
+           'write_final_metrics', 'register_stage', 'unregister_stage', 'list_stages', 'get_stage', 'resolve_stages',
+           'evaluate_run']
 
 # %% ../nbs/27_stages.ipynb #e975b7f1
 class SynthPages:
@@ -64,28 +65,23 @@ class OrientationData(Dataset):
 def _page_target(img, lab, target: str = 'classes'):
     "(RGB page, uint8 target, (rows, cols) of its wave pixels) for `target` 'classes' (0 bg, 1 grid, 2 wave) or 'trace' (0/1)."
     t = lab.classes if target == 'classes' else (trace_mask(lab) > 0.3).astype(np.uint8)
-    return img, t, np.nonzero(lab.classes == 2)
+    return img, t, np.flatnonzero(lab.classes == 2)
 
 class CropData(Dataset):
     "Stages 1-2: `n` crops (`size`²) of `n_pages` pages with the per-pixel `target` ('classes' or 'trace'); items (3×size×size float, target)."
     def __init__(self, n: int, n_pages: int, target: str = 'classes', seed: int = 0, size: int = 64, dpi: float = 100,
                  wave_bias: float = 0.6):
         if target not in ('classes', 'trace'): raise ValueError(f"target must be 'classes' or 'trace', not {target!r}")
-        self.n, self.target, self.seed, self.size, self.wave_bias, self.epoch = int(n), target, int(seed), int(size), wave_bias, 0
+        self.n, self.target = int(n), target
+        self.sampler = CropSampler(size, wave_bias, seed=seed, mode='foreground')   # wave_bias of crops centred on a wave pixel
         self.pages = SynthPages(n_pages, seed, dpi, prep=partial(_page_target, target=target))
     def __len__(self): return self.n
-    def set_epoch(self, epoch: int): self.epoch = int(epoch)
+    def set_epoch(self, epoch: int): self.sampler.set_epoch(epoch)
     def __getitem__(self, i):
-        img, tgt, (wy, wx) = self.pages[i % len(self.pages)]
-        rng, s = seeds(self.seed, i, self.epoch, 1), self.size
-        H, W = tgt.shape
-        if len(wy) and rng.random() < self.wave_bias:
-            j = rng.integers(len(wy))
-            y0, x0 = wy[j] - s // 2 + rng.integers(-s // 4, s // 4 + 1), wx[j] - s // 2 + rng.integers(-s // 4, s // 4 + 1)
-        else: y0, x0 = rng.integers(0, H - s + 1), rng.integers(0, W - s + 1)
-        y0, x0 = int(np.clip(y0, 0, H - s)), int(np.clip(x0, 0, W - s))
-        x = torch.from_numpy(img[y0:y0 + s, x0:x0 + s].astype(np.float32) / 255 - 0.5).permute(2, 0, 1).contiguous()
-        y = torch.from_numpy(tgt[y0:y0 + s, x0:x0 + s].copy())
+        img, tgt, waves = self.pages[i % len(self.pages)]
+        box = self.sampler(tgt, i, candidates=waves)
+        x = torch.from_numpy(crop(img.transpose(2, 0, 1), box).astype(np.float32) / 255 - 0.5)
+        y = torch.from_numpy(np.ascontiguousarray(crop(tgt, box)))
         return x, (y.long() if self.target == 'classes' else y.float())
 
 # %% ../nbs/27_stages.ipynb #37355d61
@@ -111,11 +107,7 @@ class TinyUNet(nn.Module):
         b = F.interpolate(self.enc2(a), size=a.shape[-2:], mode='nearest')
         return self.dec(torch.cat([a, b], 1))
 
-def timm_classifier(name: str, in_chans: int, num_classes: int) -> nn.Module:
-    "`timm.create_model(name, pretrained=False, ...)`; a `UserError` for an unknown name."
-    import timm
-    try: return timm.create_model(name, pretrained=False, in_chans=in_chans, num_classes=num_classes)
-    except RuntimeError as e: raise UserError(f"model.backbone {name!r}: {str(e).splitlines()[0]}") from None
+
 
 # %% ../nbs/27_stages.ipynb #84b1299e
 @dataclass
@@ -227,7 +219,9 @@ def resolve_stages(keys) -> list[Stage]:
 # %% ../nbs/27_stages.ipynb #810bf1e0
 def _orientation_model(cfg: RunConfig) -> nn.Module:
     b = cfg.model.backbone
-    return timm_classifier(b, 1, 4) if b else tiny_cnn(1, 4)
+    if not b: return tiny_cnn(1, 4)
+    from ecgkit.models import create_model
+    return create_model('classifier', backbone=b, in_chans=1, num_classes=4)
 
 def _unet_model(out_chans: int):
     "The tiny built-in U-Net, or `ecgkit.models`' timm-encoder U-Net when `model.backbone` is set."

@@ -31,9 +31,7 @@ def _lead_values(rec: Record, lead: str, n: int, fit: bool):
 def to_rows(records, test: pd.DataFrame = None, missing: str = 'error', fit: bool = False, with_fs: bool = False) -> pd.DataFrame:
     "Long `id`, `value` (and `fs`) frame of `records` (a list or `{id: Record}`), in `test`'s order if given."
     recs = {r.id: r for r in (records.values() if isinstance(records, dict) else records)}
-    if test is None:
-        test = pd.DataFrame([(r.id, l, r.fs, len(x)) for r in recs.values() for l, x in r.leads.items()],
-                            columns=['id', 'lead', 'fs', 'number_of_rows'])
+    if test is None: test = rows_for(recs.values())
     if missing not in ('error', 'zeros'): raise ValueError(f"missing must be 'error' or 'zeros', not {missing!r}")
     vals = []
     for rid, lead, n in zip(test['id'].astype(str), test['lead'], test['number_of_rows'].astype(int)):
