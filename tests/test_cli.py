@@ -12,8 +12,8 @@ import ecgkit
 from ecgkit.submission import make_test_view
 
 PERFECT_DB = 25.8433                  # 10·log10(384): the metric's ceiling, what the ground truth scores
-SAMPLE_IDS = ['1479396917', '3049328193', '3192557192']
-SAMPLE_FS = [256, 500, 1025]
+SAMPLE_IDS = ['1479396917', '3049328193', '3192557192']          # the bundled records with a clean 0001 image
+SAMPLE_FS = {250: 1, 256: 1, 500: 2, 1000: 1, 1025: 1}            # records per rate, over all 6 bundled records
 DEVSET_TYPES = {'0001': 38, '0003': 9, '0004': 9, '0005': 9, '0009': 9}
 
 
@@ -86,8 +86,8 @@ def test_version(cli):
 def test_info_sample(cli, sample):
     r = cli('info', sample)
     assert r.returncode == 0, r.stderr
-    assert '3 ids' in r.stdout
-    for fs in SAMPLE_FS: assert f'{fs} × 1' in r.stdout
+    assert '6 ids' in r.stdout
+    for fs, n in SAMPLE_FS.items(): assert f'{fs} × {n}' in r.stdout
     assert '0001 × 3' in r.stdout
 
 def test_info_lists_ids(cli, sample):
@@ -300,7 +300,7 @@ def test_validate_missing_test_csv(cli, truth_csv, tmp_path):
 
 @pytest.mark.parametrize('where, args, facts', [
     pytest.param('missing', ['--type', '0001'], ['no competition data', '{train}'], id='missing-train-folder'),
-    pytest.param('sample', ['--type', '0009'], ['no record', 'type 0009'], id='type-without-images'),
+    pytest.param('sample', ['--type', '0012'], ['no record', 'type 0012'], id='type-without-images'),
     pytest.param('sample', ['--type', 'abcd'], ['unknown image type abcd'], id='unknown-type'),
     pytest.param('sample', ['--ids', '1479396917,42'], ['42', 'not in'], id='unknown-id'),
 ])
