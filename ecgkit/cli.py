@@ -7,14 +7,13 @@ from __future__ import annotations
 import argparse, contextlib, json, os, sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import __version__
 from .core import UserError, atomic_path
-from .data import IMAGE_TYPES, LAYOUTS, Layout, find_competition, find_images, read_test_csv, sample_dir
+from .data import IMAGE_TYPES, LAYOUTS, Layout, find_competition, find_images, read_test_csv
 from .metric import score_frames
-from .submission import make_test_view, read_submission, validate, write_submission
+from .submission import make_test_view, read_submission, validate
 
 # %% auto #0
 __all__ = ['cmd_info', 'cmd_testview', 'cmd_validate', 'cmd_score', 'cmd_synth', 'cmd_digitize', 'cmd_evaluate', 'cmd_demo',
