@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_metric.py
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_learner.py
+	$(BIN)/python benchmarks/bench_digitize.py --half odd --scaling
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab nbs

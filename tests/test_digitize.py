@@ -84,8 +84,8 @@ def test_grey_rgba_rotated_and_resized_inputs_are_digitized(cli, sample, tmp_pat
     assert 'digitized 3 of 3 images (0 zero fallbacks)' in r.stdout, r.stdout + r.stderr
     got = _score(tv, sub).records.set_index('id')['snr_db']
     for rid in (b, c): assert got[rid] > base[rid] - 1.5, (rid, got[rid], base[rid])   # RGBA, turned: as good as the original
-    # grey: the red grid turns into dark grey lines that cost 2-6 dB (measured 8.4 vs 12.4 dB on this record); a floor
-    assert got[a] > 6, (a, got[a], base[a])
+    # grey: the red grid turns into grey lines that colour can no longer tell from ink (measured 13.8 vs 15.6 dB here)
+    assert got[a] > base[a] - 3, (a, got[a], base[a])
     assert sorted(p.stem for p in (tmp_path/'ov').glob('*.png')) == sorted(CLEAN)
 
 
@@ -108,8 +108,9 @@ def test_evaluate_cli_writes_table_and_plot(cli, sample, tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
 
 
-# Minimum scores on a few devset images per type (a floor that catches regressions, below what is measured)
-FLOORS = {"0001": 10.0, "0003": 3.0, "0004": 8.0, "0005": -2.0, "0009": 9.0}
+# Minimum scores on the first 3 devset records of each type: a floor that catches regressions, 3-4 dB below what
+# these 25 images measure (0001 21.8, 0003 20.4, 0004 19.9, 0005 14.8, 0009 21.8 dB)
+FLOORS = {"0001": 18.0, "0003": 16.0, "0004": 16.0, "0005": 11.0, "0009": 18.0}
 
 
 def test_devset_minimum_score_per_type(cli, devset, tmp_path):
