@@ -84,8 +84,10 @@ def test_grey_rgba_rotated_and_resized_inputs_are_digitized(cli, sample, tmp_pat
     assert 'digitized 3 of 3 images (0 zero fallbacks)' in r.stdout, r.stdout + r.stderr
     got = _score(tv, sub).records.set_index('id')['snr_db']
     for rid in (b, c): assert got[rid] > base[rid] - 1.5, (rid, got[rid], base[rid])   # RGBA, turned: as good as the original
-    # grey: the red grid turns into grey lines that colour can no longer tell from ink (measured 14.7 vs 17.7 dB here)
-    assert got[a] > 13 and got[a] > base[a] - 3.5, (a, got[a], base[a])
+    # grey: the red grid turns into grey lines that colour can no longer tell from ink, and they blur the strokes'
+    # edges that stage 2 reads to a tenth of a pixel (measured 15.7 vs 19.5 dB here; 14.7 vs 17.7 before both flanks
+    # of narrow peaks were read)
+    assert got[a] > 14.5 and got[a] > base[a] - 4.5, (a, got[a], base[a])
     assert sorted(p.stem for p in (tmp_path/'ov').glob('*.png')) == sorted(CLEAN)
 
 
@@ -123,7 +125,7 @@ def test_devset_minimum_score_per_type(cli, devset, tmp_path):
 
 
 def test_curled_page_is_warped_back_piecewise(sample):
-    "A page curled by a smooth 3 px field: the homography alone loses ~4 dB; the piecewise warp wins most of it back."
+    "A page curled by a smooth 3 px field: the homography alone loses ~10 dB; the piecewise warp wins most of it back."
     from ecgkit.data import find_competition
     from ecgkit.digitize.page import rectify
     from ecgkit.digitize.pipeline import Digitizer
@@ -143,5 +145,5 @@ def test_curled_page_is_warped_back_piecewise(sample):
     homography, i0 = score(curled, local_px=None)
     piecewise, i1 = score(curled)
     assert i0['local_px'] == 0 and i1['local_px'] > 1.5, (i0['local_px'], i1['local_px'])
-    # measured: flat 21.3, homography alone 14.6, piecewise 19.7 dB
+    # measured: flat 24.2, homography alone 14.7, piecewise 21.5 dB
     assert piecewise > homography + 3 and piecewise > flat - 3, (flat, homography, piecewise)
