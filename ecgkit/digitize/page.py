@@ -303,9 +303,8 @@ def rectify(img, paper=None, out_size=None, local_px: float = 0.75):
     page = cv2.warpPerspective(img, Hc, (W, H), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
     kx, ky = _anchor(inkness(page), ppm, W, H, x0, base)
     Hc = _T(-kx * 5 * ppm, -ky * 5 * ppm) @ Hc
-    frame = np.concatenate([img[:2].reshape(-1, img.shape[2]), img[-2:].reshape(-1, img.shape[2]),
-                            img[:, :2].reshape(-1, img.shape[2]), img[:, -2:].reshape(-1, img.shape[2])])
-    fill = tuple(float(v) for v in np.median(frame, 0))      # outside the photo: the colour of its rim (a table stays a
+    rim = np.concatenate([e.reshape(-1, img.shape[2]) for e in (img[:2], img[-2:], img[:, :2], img[:, -2:])])
+    fill = tuple(float(v) for v in np.median(rim, 0))      # outside the photo: the colour of its rim (a table stays a
     page, bend = None, 0.0                                   # table: no edge to follow)
     if local_px is not None:
         G = cv2.warpPerspective(d, Hc, (W, H))

@@ -170,21 +170,22 @@ def stroke_points(band: np.ndarray, cols, T, B, w: float, reach: int = 6, lo: fl
     inside = on[:, reach] & (left < reach) & (right < reach)          # a segment through c, inside the window
     wide = left + right + 1
     typ = inside & (wide <= w + 3)
-    if typ.sum() > 20: w = float(np.median(wide[typ]))                # a single stroke's width across (blur widens it)
-    one, ok = inside & (wide <= w), inside & (wide <= w + 2)          # one stroke; or up to two merged
+    wx = float(np.median(wide[typ])) if typ.sum() > 20 else w       # a single stroke's width across (blur widens it)
+    one, ok = inside & (wide <= wx), inside & (wide <= wx + 2)        # one stroke; or up to two merged
     seg = (off[None] >= -left[:, None]) & (off[None] <= right[:, None])
     wgt = np.where(seg, win, 0)
     x = c + (wgt * off).sum(1) / np.maximum(wgt.sum(1), 1e-9)
     k = np.arange(len(c))                                             # sub-pixel edges: an end pixel's ink is its cover
     s = (right + 0.5 - 1 + np.clip(win[k, reach + right], 0, 1)) - (-left - 0.5 + 1 - np.clip(win[k, reach - left], 0, 1))
-    a = float(np.median(s[one])) if one.sum() > 20 else w             # one stroke's width between its edges
+    a = float(np.median(s[one])) if one.sum() > 20 else wx            # one stroke's width between its edges
     d = np.clip(s - a, 0, None) / 2                                   # half the flanks' distance: 0 for one stroke
     two = ok & (d > 0)
     return np.r_[x[ok] - d[ok], x[two] + d[two]], np.r_[r[ok], r[two]].astype(np.float64), np.r_[c[ok], c[two]]
 
 def column_points(band: np.ndarray, path: np.ndarray, tau: float = 0.3, inset: float = -0.5, hidden=None):
-    """Sub-pixel polyline (x, y) in band pixel-index coordinates: 1 point per column, 1 per row on steep strokes
-    (`stroke_points`; 2 at the column's edges where no row gives a clean cross-section). A peak's value is its run's
+    """Sub-pixel polyline (x, y) in band pixel-index coordinates: 1 point per column, 1 per row on steep strokes and 2
+    where a narrow peak's flanks merge (`stroke_points`; 2 at the column's edges where no row gives a clean
+    cross-section). A peak's value is its run's
     end moved inwards by half the line width less `inset`. `hidden`: (mask, ends) — columns a separator tick covered
     give no point of their own, only `ends`, rows (col, row, sign) where a stroke sticking out of the tick ends
     (`tick_ends`), moved inwards (sign +1: down) by the same half line width."""
@@ -348,8 +349,8 @@ def trace_page(page: np.ndarray, fs: int, sig_len: int = None, paper: Paper = Pa
     "Stage 2 on a canonical page: (Record, traces, ink map)."
     lv, lh = (int(round(m * paper.px_per_mm)) | 1 for m in params.line_mm)
     ink = ink_map(page, params.median, lv, lh, params.norm)
-    ticks = separator_ticks(ink, paper, fs, params.tau)
-    for a, b, r0, r1, _ in ticks: ink[r0:r1 + 1, max(a, 0):b + 1] = 0  # the trace under a tick is unseen, not the tick
-    ticks = [(t, *tick_ends(ink, t, params.tau)) for t in ticks]
+    boxes = separator_ticks(ink, paper, fs, params.tau)
+    for a, b, r0, r1, _ in boxes: ink[r0:r1 + 1, max(a, 0):b + 1] = 0  # the trace under a tick is unseen, not the tick
+    ticks = [(t, *tick_ends(ink, t, params.tau)) for t in boxes]
     traces = [trace_panel(ink, p, fs, paper, params, ticks) for p in paper.panels(fs)]
     return fuse_leads(traces, fs, sig_len or paper.layout.sig_len(fs), params, id), traces, ink
