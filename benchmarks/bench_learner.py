@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 def bench_unet(size, steps, batch=2):
     torch.manual_seed(0)
-    from ecgkit.models import create_model
+    from ecgkit.models.registry import create_model
     m = create_model('unet', backbone='resnet18', num_classes=1).train()   # the kit's own U-Net
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3)
     x, y = torch.randn(batch, 3, size, size), (torch.rand(batch, 1, size, size) > 0.5).float()
@@ -51,7 +51,7 @@ def bench_resume(m, opt, reps=3):
 def timm_steps(device, steps):
     env = {**os.environ, 'PJRT_DEVICE': 'CPU', 'PYTHONWARNINGS': 'ignore'}
     with tempfile.TemporaryDirectory() as d:
-        r = subprocess.run([sys.executable, '-m', 'ecgkit.devices', 'timm', '--device', device, '--out', d,
+        r = subprocess.run([sys.executable, '-m', 'ecgkit.train.testing', 'timm', '--device', device, '--out', d,
                             '--steps', str(steps), '--batch-size', '8', '--size', '32'],
                            capture_output=True, text=True, env=env, timeout=600)
         if r.returncode: raise SystemExit(r.stderr[-3000:])

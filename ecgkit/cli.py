@@ -139,7 +139,7 @@ def cmd_demo(a):
 # %% ../nbs/04_cli.ipynb #f1bdc786
 def cmd_pipeline(a):
     "Train registered stages in order (fresh/resume/skip), or show the status."
-    from ecgkit.pipeline import failed_steps, format_status, pipeline_status, run_pipeline
+    from ecgkit.stages.pipeline import failed_steps, format_status, pipeline_status, run_pipeline
     if a.status:
         print(format_status(pipeline_status(a.root))); return 0
     if not a.stages: raise UserError('give --stages (numbers, names or all) or --status')
@@ -154,7 +154,7 @@ def cmd_pipeline(a):
 
 def cmd_train(a):
     "Train one registered stage into a run folder; `--resume` continues from its latest.pt."
-    from ecgkit.stages import get_stage
+    from ecgkit.stages.base import get_stage
     st = get_stage(a.stage)
     out = Path(a.run_dir or f'runs/{st.name}')
     if a.resume and not (out/'checkpoints'/'latest.pt').is_file():
@@ -165,14 +165,14 @@ def cmd_train(a):
 
 def cmd_runs(a):
     "`runs summarize DIR`: one table over the run folders under DIR."
-    from ecgkit.pipeline import summarize_runs
+    from ecgkit.stages.runs import summarize_runs
     t = summarize_runs(a.dir)
     print(t.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     return 0
 
 def cmd_evaluate_run(a):
     "Re-score a stage checkpoint on its validation (or train) data."
-    from ecgkit.stages import evaluate_run
+    from ecgkit.stages.runs import evaluate_run
     r = evaluate_run(a.checkpoint, a.split, stage=a.stage)
     if a.json: print(json.dumps(r)); return 0
     print(f"{r['stage']} {r['checkpoint']} (epoch {r['epoch']}, step {r['step']}) on {r['split']} ({r['n']} items):")

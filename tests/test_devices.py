@@ -1,4 +1,4 @@
-"""Devices for real (ecgkit.devices): 2-process gloo DDP under torchrun equals 1 process with the doubled batch, and a
+"""Devices for real (ecgkit.train.devices, ecgkit.train.testing): 2-process gloo DDP under torchrun equals 1 process with the doubled batch, and a
 timm model trained on XLA's CPU device (PJRT_DEVICE=CPU, one device, through torch_xla.launch) matches eager CPU.
 Everything runs in subprocesses: torch_xla must not be imported into the pytest process (pytorch/xla#4174)."""
 import importlib.util, json, os, subprocess, sys
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 torch = pytest.importorskip('torch')
-from ecgkit.learner import load_checkpoint
+from ecgkit.train.checkpoint import load_checkpoint
 
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore', 'PJRT_DEVICE': 'CPU'}
 TORCHRUN = [sys.executable, '-m', 'torch.distributed.run', '--standalone']
@@ -28,9 +28,9 @@ def test_ddp_two_ranks_equal_one_rank_double_batch(tmp_path):
     b, over = 8, ['train.epochs=2']
     two, one = tmp_path/'ddp2', tmp_path/'one'
     l2, l1 = open(tmp_path/'ddp2.log', 'w'), open(tmp_path/'one.log', 'w')
-    p2 = start(TORCHRUN + ['--nproc_per_node', '2', '-m', 'ecgkit.devices', 'ddp-toy', '--run-dir', str(two),
+    p2 = start(TORCHRUN + ['--nproc_per_node', '2', '-m', 'ecgkit.train.testing', 'ddp-toy', '--run-dir', str(two),
                            '--batch-size', str(b), '--backend', 'gloo', *over], l2)
-    p1 = start([sys.executable, '-m', 'ecgkit.devices', 'ddp-toy', '--run-dir', str(one), '--batch-size', str(2 * b), *over], l1)
+    p1 = start([sys.executable, '-m', 'ecgkit.train.testing', 'ddp-toy', '--run-dir', str(one), '--batch-size', str(2 * b), *over], l1)
     finish(p2, l2); finish(p1, l1)
     c2, c1 = load_checkpoint(two/'checkpoints'/'final.pt'), load_checkpoint(one/'checkpoints'/'final.pt')
     assert 'world 2, 8 per rank, 64 steps' in (two/'train.log').read_text()
@@ -58,8 +58,8 @@ def test_xla_cpu_timm_matches_eager(tmp_path):
     "resnet10t, 4 AdamW steps of batch 8 at 32x32, fp32: XLA's CPU device (torch_xla.launch, MpDeviceLoader, xm.optimizer_step, xm.save) vs eager."
     args = ['--model', 'resnet10t', '--steps', '4', '--batch-size', '8', '--size', '32']
     lx, le = open(tmp_path/'xla.log', 'w'), open(tmp_path/'eager.log', 'w')
-    px = start([sys.executable, '-m', 'ecgkit.devices', 'timm', '--device', 'xla', '--launch', '--out', str(tmp_path/'xla'), *args], lx)
-    pe = start([sys.executable, '-m', 'ecgkit.devices', 'timm', '--device', 'cpu', '--out', str(tmp_path/'eager'), *args], le)
+    px = start([sys.executable, '-m', 'ecgkit.train.testing', 'timm', '--device', 'xla', '--launch', '--out', str(tmp_path/'xla'), *args], lx)
+    pe = start([sys.executable, '-m', 'ecgkit.train.testing', 'timm', '--device', 'cpu', '--out', str(tmp_path/'eager'), *args], le)
     finish(pe, le); finish(px, lx)
     rx, re_ = (json.loads((tmp_path/d/'result.json').read_text()) for d in ('xla', 'eager'))
     assert rx['device'].startswith('xla') and re_['device'] == 'cpu'
@@ -82,9 +82,9 @@ def test_xla_cpu_bf16_autocast_trains(tmp_path):
     "bf16 autocast on XLA's CPU device (torch.autocast('xla')) runs, and its losses stay near eager fp32's."
     args = ['--model', 'resnet10t', '--steps', '4', '--batch-size', '8', '--size', '32']
     lx, le = open(tmp_path/'xla.log', 'w'), open(tmp_path/'eager.log', 'w')
-    px = start([sys.executable, '-m', 'ecgkit.devices', 'timm', '--device', 'xla', '--precision', 'bf16',
+    px = start([sys.executable, '-m', 'ecgkit.train.testing', 'timm', '--device', 'xla', '--precision', 'bf16',
                 '--out', str(tmp_path/'xla'), *args], lx)
-    pe = start([sys.executable, '-m', 'ecgkit.devices', 'timm', '--device', 'cpu', '--out', str(tmp_path/'eager'), *args], le)
+    pe = start([sys.executable, '-m', 'ecgkit.train.testing', 'timm', '--device', 'cpu', '--out', str(tmp_path/'eager'), *args], le)
     finish(pe, le); finish(px, lx)
     rx, re_ = (json.loads((tmp_path/d/'result.json').read_text()) for d in ('xla', 'eager'))
     assert rx['precision'] == 'bf16'
@@ -94,8 +94,11 @@ def test_xla_cpu_bf16_autocast_trains(tmp_path):
 LEARNER_XLA = '''
 import json, sys, torch
 from torch import nn
-from ecgkit.learner import Learner, RunConfig, ToyDataset, toy_model, make_loaders
-from ecgkit.devices import xla_loader_factory
+from ecgkit.train.loop import Learner
+from ecgkit.train.config import RunConfig
+from ecgkit.train.data import make_loaders
+from ecgkit.train.testing import ToyDataset, toy_model
+from ecgkit.train.devices import xla_loader_factory
 dev = sys.argv[1]
 cfg = RunConfig().override(['train.batch_size=64', 'train.epochs=2', 'train.lr=0.01', f'device.device={dev}'])
 torch.manual_seed(0)

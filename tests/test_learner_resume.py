@@ -6,7 +6,7 @@ import importlib.util, os, signal, subprocess, sys, time
 import pytest
 
 torch = pytest.importorskip('torch')
-from ecgkit.learner import load_checkpoint
+from ecgkit.train.checkpoint import load_checkpoint
 
 # 3 epochs of 32 batches; latest.pt every 3 optimizer steps
 OVERRIDES = ['train.epochs=3', 'checkpoint.save_interval_steps=3']
@@ -15,7 +15,7 @@ ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONWARN
 
 def toy_cmd(run_dir, device, resume=False, step_delay=0.0):
     over = OVERRIDES + [f'device.device={device}']
-    code = (f'from ecgkit.learner import train_toy; '
+    code = (f'from ecgkit.train.testing import train_toy; '
             f'train_toy({str(run_dir)!r}, {over!r}, resume={resume}, step_delay={step_delay})')
     return [sys.executable, '-c', code]
 
