@@ -12,7 +12,7 @@ import argparse, resource, sys, time
 from pathlib import Path
 
 from ecgkit.data import find_competition
-from ecgkit.digitize.pipeline import evaluate
+from ecgkit.digitize.evaluate import evaluate
 
 
 def _ids(root, half, limit):

@@ -5,17 +5,19 @@
 # %% ../nbs/03_submission.ipynb #50bc8ae2
 from __future__ import annotations
 import os, shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .core import UserError, atomic_path, need_file, progress
-from .data import LEADS, STANDARD, Record, find_competition, image_path, make_ids, read_record_csv, read_test_csv, resample
+from .data import (LEADS, STANDARD, Record, find_competition, find_images, image_path, make_ids, read_record_csv,
+                         read_test_csv, resample)
 
 # %% auto #0
-__all__ = ['to_rows', 'rows_for', 'write_submission', 'read_submission', 'Validation', 'validate', 'TestView', 'make_test_view']
+__all__ = ['to_rows', 'rows_for', 'write_submission', 'read_submission', 'Validation', 'validate', 'TestView', 'make_test_view',
+           'mixed_test_view']
 
 # %% ../nbs/03_submission.ipynb #d4d96cab
 def _lead_values(rec: Record, lead: str, n: int, fit: bool):
@@ -144,6 +146,24 @@ def _place(src: Path, dst: Path):
     try: os.link(src, dst)
     except OSError: shutil.copyfile(src, dst)
 
+def _truth(data, rid: str, fs) -> Record:
+    "Record `rid` of the train folder `data`, checked to be whole: 12 leads, lead II 10 s long."
+    rec = read_record_csv(data.train_dir/rid/f"{rid}.csv", id=rid, fs=fs)
+    if set(rec.leads) != set(LEADS): raise UserError(f"record {rid}: signal CSV lacks lead(s) {', '.join(sorted(set(LEADS) - set(rec.leads)))}")
+    if len(rec.leads['II']) != 10 * fs: raise UserError(f"record {rid}: lead II has {len(rec.leads['II'])} samples, expected 10·fs = {10 * fs}")
+    return rec
+
+def _write_view(out: Path, recs: list, images: dict):
+    "`out/test.csv`, `out/test/{id}.png` (from `images[id]`; earlier views' PNGs removed) and `out/solution.csv` of `recs`."
+    (out/'test').mkdir(parents=True, exist_ok=True)
+    for rec in recs: _place(images[rec.id], out/'test'/f"{rec.id}.png")
+    keep = {f"{rec.id}.png" for rec in recs}
+    for stale in (out/'test').glob('*.png'):        # images of an earlier view into the same folder
+        if stale.name not in keep: stale.unlink()
+    test = rows_for(recs)
+    with atomic_path(out/'test.csv') as tmp: test.to_csv(tmp, index=False)
+    write_submission(to_rows(recs, test, with_fs=True), out/'solution.csv')
+
 def make_test_view(train_root, out, image_type: str = '0001', ids=None, show_progress: bool = True) -> TestView:
     "Write `out/test.csv`, `out/test/{id}.png` (images of `image_type`) and `out/solution.csv` from a train folder."
     data = find_competition(train_root, depth=1)
@@ -154,21 +174,29 @@ def make_test_view(train_root, out, image_type: str = '0001', ids=None, show_pro
         unknown = sorted(set(ids) - set(train['id']))
         if unknown: raise UserError(f"id(s) not in {data.train_csv}: {', '.join(unknown[:5])}")
         train = train[train['id'].isin(ids)]
-    out = Path(out)
     recs, skipped = [], []
     for rid, fs in progress(list(zip(train['id'], train['fs'])), desc=f'test view {image_type}', disable=None if show_progress else True):
         if not image_path(data.train_dir, rid, image_type).is_file(): skipped.append(rid); continue
-        rec = read_record_csv(data.train_dir/rid/f"{rid}.csv", id=rid, fs=fs)
-        if set(rec.leads) != set(LEADS): raise UserError(f"record {rid}: signal CSV lacks lead(s) {', '.join(sorted(set(LEADS) - set(rec.leads)))}")
-        if len(rec.leads['II']) != 10 * fs: raise UserError(f"record {rid}: lead II has {len(rec.leads['II'])} samples, expected 10·fs = {10 * fs}")
-        recs.append(rec)
+        recs.append(_truth(data, rid, fs))
     if not recs: raise UserError(f"no record in {data.root} has an image of type {image_type}")
-    (out/'test').mkdir(parents=True, exist_ok=True)
-    for rec in recs: _place(image_path(data.train_dir, rec.id, image_type), out/'test'/f"{rec.id}.png")
-    keep = {f"{rec.id}.png" for rec in recs}
-    for stale in (out/'test').glob('*.png'):        # images of an earlier view into the same folder
-        if stale.name not in keep: stale.unlink()
-    test = rows_for(recs)
-    with atomic_path(out/'test.csv') as tmp: test.to_csv(tmp, index=False)
-    write_submission(to_rows(recs, test, with_fs=True), out/'solution.csv')
-    return TestView(out, len(recs), skipped)
+    _write_view(Path(out), recs, {rec.id: image_path(data.train_dir, rec.id, image_type) for rec in recs})
+    return TestView(Path(out), len(recs), skipped)
+
+# %% ../nbs/03_submission.ipynb #ed883afe
+def mixed_test_view(sources: dict, out) -> pd.DataFrame:
+    """One Kaggle-like test folder (`test.csv`, `test/{id}.png`, `solution.csv`) from several train folders
+    `{name: train_dir}`: each image gets a fresh id; returns (and writes `images.csv`) the map id → source, type, record."""
+    rows, recs, images = [], [], {}
+    for name, d in sources.items():
+        data = find_competition(d, search=(), depth=1)
+        if not data.has_train: raise UserError(f"no train.csv in {data.root}")
+        train, truth = data.train().set_index('id'), {}
+        for rid, kind, path in find_images(data.train_dir).itertuples(index=False):
+            if rid not in train.index: continue
+            if rid not in truth: truth[rid] = _truth(data, rid, train.loc[rid, 'fs'])
+            new = str(10**10 + len(rows))
+            rows.append((new, name, kind, rid)); recs.append(replace(truth[rid], id=new)); images[new] = path
+    _write_view(Path(out), recs, images)
+    m = pd.DataFrame(rows, columns=['id', 'source', 'type', 'record'])
+    with atomic_path(Path(out)/'images.csv') as tmp: m.to_csv(tmp, index=False)
+    return m

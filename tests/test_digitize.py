@@ -127,7 +127,7 @@ def test_curled_page_is_warped_back_piecewise(sample):
     "A page curled by a smooth 3 px field: the homography alone loses ~10 dB; the piecewise warp wins most of it back."
     from ecgkit.data import find_competition
     from ecgkit.digitize.page import rectify
-    from ecgkit.digitize.pipeline import Digitizer
+    from ecgkit.digitize.digitizer import Digitizer
     from ecgkit.submission import to_rows, rows_for
     d = find_competition(sample, search=()); fs = dict(zip(d.train()['id'], d.train()['fs']))
     rid = CLEAN[1]
