@@ -173,13 +173,15 @@ def cmd_pipeline(a):
     return 0
 
 def cmd_train(a):
-    "Train one registered stage into a run folder; `--resume` continues from its latest.pt."
+    "Train one registered stage into a run folder; `--resume` continues from its latest.pt; `--print-config` shows the config."
     from ecgkit.stages.base import get_stage
     st = get_stage(a.stage)
+    if a.print_config:
+        print(st.run_config(a.smoke, a.set or [], a.config).to_yaml(), end=''); return 0
     out = Path(a.run_dir or f'runs/{st.name}')
     if a.resume and not (out/'checkpoints'/'latest.pt').is_file():
         raise UserError(f"nothing to resume: {out/'checkpoints'/'latest.pt'} does not exist")
-    learn = st.fit(out, smoke=a.smoke, overrides=a.set or [], resume=a.resume, echo=True)
+    learn = st.fit(out, smoke=a.smoke, overrides=a.set or [], resume=a.resume, echo=True, config_file=a.config)
     print(f"trained {st.name} into {out}: {len(learn.history)} epoch(s); curves in {out/'curves.png'}")
     return 0
 
@@ -274,6 +276,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--resume', action='store_true', help="continue from the run folder's latest.pt (mid-epoch included)")
     s.add_argument('--smoke', action='store_true', help='tiny data and one epoch (seconds)')
     s.add_argument('--set', nargs='+', metavar='KEY=VALUE', help='config overrides, e.g. train.epochs=3 device.device=cuda')
+    s.add_argument('--config', help="the stage's config as YAML (default: the one it ships in ecgkit/configs/); --set applies on top")
+    s.add_argument('--print-config', action='store_true', help='print the resolved config as YAML and exit')
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser('runs', help='work with run folders: runs summarize DIR')

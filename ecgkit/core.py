@@ -62,6 +62,13 @@ def seed_worker(worker_id: int):
     import torch
     set_seed(torch.initial_seed() % 2**32)
 
+# %% ../nbs/00_core.ipynb #0a39bbe8
+def _redefined(old, new) -> bool:
+    "`new` is `old` defined again in a notebook, or `old` was the notebook's copy (same qualified name, one in `__main__`)."
+    q = getattr(old, '__qualname__', None)
+    return (q is not None and q == getattr(new, '__qualname__', None)
+            and '__main__' in (old.__module__, new.__module__) and old.__module__ != new.__module__)
+
 # %% ../nbs/00_core.ipynb #5b874c15
 class Registry:
     "Named things of one `kind`: `register` (decorator or call), look up by name (a `UserError` listing the known ones)."
@@ -72,7 +79,10 @@ class Registry:
         "Add `obj` under `name` (default: its `name` or `__name__`); a `ValueError` if the name is taken, unless `replace`."
         if obj is None: return lambda o: self.register(o, name=name, replace=replace)
         key = self.normalize(name or getattr(obj, 'name', None) or obj.__name__)
-        if key in self._items and not replace: raise ValueError(f"{self.kind} {key!r} is already registered")
+        old = self._items.get(key)
+        if old is not None and not replace:
+            if not _redefined(old, obj): raise ValueError(f"{self.kind} {key!r} is already registered")
+            if obj.__module__ == '__main__': return obj          # the module's object stays
         self._items[key] = obj
         return obj
 

@@ -22,3 +22,20 @@ def test_resume_without_a_run_is_a_user_error(cli, tmp_path):
 def test_unknown_stage_is_a_user_error(cli, tmp_path):
     r = cli('train', '--stage', 9, '--run-dir', tmp_path/'x')
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and 'Traceback' not in r.stderr
+
+
+def test_config_file_and_print_config(cli, tmp_path):
+    "--print-config shows the shipped config with --set on top; --config FILE (here an earlier run's config.yaml) is the start."
+    r = cli('train', '--stage', 0, '--print-config', '--set', 'train.lr=0.02')
+    assert r.returncode == 0, r.stderr
+    assert 'epochs: 8' in r.stdout and 'early_stop_metric: accuracy' in r.stdout and 'lr: 0.02' in r.stdout
+    mine = tmp_path/'mine.yaml'
+    mine.write_text('train:\n  epochs: 2\n  batch_size: 8\n  lr: 0.007\n')
+    r = cli('train', '--stage', 0, '--config', mine, '--print-config', '--set', 'train.epochs=3')
+    assert r.returncode == 0 and 'epochs: 3' in r.stdout and 'batch_size: 8' in r.stdout and 'early_stop_metric: valid_loss' in r.stdout
+    run = tmp_path/'s0'
+    r = cli('train', '--stage', 0, '--smoke', '--run-dir', run, '--config', mine, '--set', 'train.epochs=1')
+    assert r.returncode == 0, r.stderr
+    assert 'lr: 0.007' in (run/'config.yaml').read_text()          # the file's, not the shipped 0.003
+    r = cli('train', '--stage', 0, '--config', tmp_path/'no.yaml', '--print-config')
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and 'config not found' in r.stderr

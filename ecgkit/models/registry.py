@@ -19,10 +19,8 @@ MODELS = Registry('model')
 _BUILTIN = ('ecgkit.models.nets',)
 
 def register_model(fn):
-    "Decorator: register the model function `fn` under its `__name__` (a name registers once; a notebook may redefine its module's)."
-    old = MODELS._items.get(fn.__name__)
-    again = old is not None and old.__qualname__ == fn.__qualname__ and old.__module__ != fn.__module__
-    return MODELS.register(fn, replace=again)
+    "Decorator: register the model function `fn` under its `__name__` (a name registers once)."
+    return MODELS.register(fn)
 
 def _builtins():
     for m in _BUILTIN: importlib.import_module(m)

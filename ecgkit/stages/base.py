@@ -4,7 +4,7 @@
 
 # %% ../../nbs/60_stages_base.ipynb #07dbc97c
 from __future__ import annotations
-import importlib, json, math
+import importlib, importlib.resources, json, math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -12,14 +12,16 @@ from typing import Callable
 import torch
 from torch import nn
 
+from fastcore.basics import patch
+
 from ..core import Registry, UserError, atomic_write_text
 from ..train.config import RunConfig
 from ..train.data import make_loaders
 from ..train.loop import Callback, Learner
 
 # %% auto #0
-__all__ = ['STAGES', 'Stage', 'final_metrics', 'write_final_metrics', 'register_stage', 'unregister_stage', 'list_stages',
-           'get_stage', 'resolve_stages']
+__all__ = ['CONFIGS', 'STAGES', 'Stage', 'final_metrics', 'write_final_metrics', 'register_stage', 'unregister_stage',
+           'list_stages', 'get_stage', 'resolve_stages']
 
 # %% ../../nbs/60_stages_base.ipynb #50a3eb54
 @dataclass
@@ -42,48 +44,65 @@ class Stage:
     callbacks: Callable = tuple                 # () -> fresh callbacks for the Learner (on top of the defaults)
     opt_fn: Callable | None = None              # (model, TrainConfig) -> optimizer (e.g. parameter groups)
 
-    def run_config(self, smoke: bool = False, overrides=()) -> RunConfig:
-        "RunConfig defaults, then the stage's `config`, `smoke_config` when `smoke`, then `overrides`."
-        cfg = RunConfig().override(list(self.config))
-        if smoke: cfg = cfg.override(list(self.smoke_config))
-        return cfg.override(overrides)
-
-    def datasets(self, smoke: bool = False, sizes: dict | None = None):
-        "(train, valid) datasets; `sizes` (train/valid) replaces the stage's (smoke) sizes."
-        n = {**(self.smoke_sizes if smoke else self.sizes), **(sizes or {})}
-        return self.data('train', n['train'], 0), self.data('valid', n['valid'], 1)
-
-    def learner(self, run_dir=None, smoke: bool = False, overrides=(), sizes: dict | None = None, cfg: RunConfig | None = None,
-                echo: bool = False) -> Learner:
-        "The stage's `Learner` (model seeded by `train.seed`) in `run_dir`."
-        cfg = cfg or self.run_config(smoke, overrides)
-        torch.manual_seed(cfg.train.seed)
-        model = self.model(cfg)
-        dls = make_loaders(*self.datasets(smoke, sizes), cfg, collate_fn=self.collate)
-        return self.make_learner(model, dls, cfg, run_dir, echo)
-
-    def make_learner(self, model: nn.Module, dls, cfg: RunConfig, run_dir=None, echo: bool = False) -> Learner:
-        "The `Learner` of this stage from its parts and hooks; a stage that needs more overrides this."
-        kw = dict(split_batch=self.split_batch) if self.split_batch else {}
-        if self.opt_fn: kw['opt_fn'] = self.opt_fn
-        return Learner(model, dls, self.loss, cfg, metrics=self.metrics(), callbacks=list(self.callbacks()),
-                       run_dir=run_dir, echo=echo, **kw)
-
-    def fit(self, run_dir, smoke: bool = False, overrides=(), resume: bool = False, sizes: dict | None = None,
-            echo: bool = False) -> Learner:
-        "Train in `run_dir` (`resume`: from its `latest.pt`); writes `stage.json` before and `final_metrics.json` after."
-        run_dir = Path(run_dir)
-        learn = self.learner(run_dir, smoke, overrides, sizes, echo=echo)
-        atomic_write_text(run_dir/'stage.json', json.dumps(dict(stage=self.name, smoke=bool(smoke), sizes=sizes,
-                                                               overrides=list(overrides)), indent=1))
-        learn.fit(resume=resume)
-        write_final_metrics(learn, run_dir/'final_metrics.json', self.name)
-        return learn
-
     def predict(self, x: torch.Tensor, model: nn.Module):
         "Decoded output of `model` on a batch `x`."
         model.eval()
         with torch.no_grad(): return self.decode(model(x))
+
+# %% ../../nbs/60_stages_base.ipynb #19dea239
+CONFIGS = Path(str(importlib.resources.files('ecgkit')))/'configs'
+
+@patch
+def shipped_config(self: Stage) -> Path | None:
+    "`ecgkit/configs/<name>.yaml`, the config this stage ships with, if there is one."
+    p = CONFIGS/f'{self.name}.yaml'
+    return p if p.is_file() else None
+
+@patch
+def run_config(self: Stage, smoke: bool = False, overrides=(), config_file=None) -> RunConfig:
+    "`config_file`, else the shipped YAML, else the defaults with `config`; then `smoke_config` when `smoke`, then `overrides`."
+    src = config_file or self.shipped_config()
+    cfg = RunConfig.load(src) if src else RunConfig().override(list(self.config))
+    if smoke: cfg = cfg.override(list(self.smoke_config))
+    return cfg.override(overrides)
+
+# %% ../../nbs/60_stages_base.ipynb #2e9a3baa
+@patch
+def datasets(self: Stage, smoke: bool = False, sizes: dict | None = None):
+    "(train, valid) datasets; `sizes` (train/valid) replaces the stage's (smoke) sizes."
+    n = {**(self.smoke_sizes if smoke else self.sizes), **(sizes or {})}
+    return self.data('train', n['train'], 0), self.data('valid', n['valid'], 1)
+
+@patch
+def learner(self: Stage, run_dir=None, smoke: bool = False, overrides=(), sizes: dict | None = None,
+            cfg: RunConfig | None = None, echo: bool = False, config_file=None) -> Learner:
+    "The stage's `Learner` (model seeded by `train.seed`) in `run_dir`."
+    cfg = cfg or self.run_config(smoke, overrides, config_file)
+    torch.manual_seed(cfg.train.seed)
+    model = self.model(cfg)
+    dls = make_loaders(*self.datasets(smoke, sizes), cfg, collate_fn=self.collate)
+    return self.make_learner(model, dls, cfg, run_dir, echo)
+
+@patch
+def make_learner(self: Stage, model: nn.Module, dls, cfg: RunConfig, run_dir=None, echo: bool = False) -> Learner:
+    "The `Learner` of this stage from its parts and hooks; a stage that needs more overrides this."
+    kw = dict(split_batch=self.split_batch) if self.split_batch else {}
+    if self.opt_fn: kw['opt_fn'] = self.opt_fn
+    return Learner(model, dls, self.loss, cfg, metrics=self.metrics(), callbacks=list(self.callbacks()),
+                   run_dir=run_dir, echo=echo, **kw)
+
+# %% ../../nbs/60_stages_base.ipynb #e64c2c10
+@patch
+def fit(self: Stage, run_dir, smoke: bool = False, overrides=(), resume: bool = False, sizes: dict | None = None,
+        echo: bool = False, config_file=None) -> Learner:
+    "Train in `run_dir` (`resume`: from its `latest.pt`); writes `stage.json` before and `final_metrics.json` after."
+    run_dir = Path(run_dir)
+    learn = self.learner(run_dir, smoke, overrides, sizes, echo=echo, config_file=config_file)
+    atomic_write_text(run_dir/'stage.json', json.dumps(dict(stage=self.name, smoke=bool(smoke), sizes=sizes, overrides=list(overrides),
+                                                           config_file=None if config_file is None else str(config_file)), indent=1))
+    learn.fit(resume=resume)
+    write_final_metrics(learn, run_dir/'final_metrics.json', self.name)
+    return learn
 
 # %% ../../nbs/60_stages_base.ipynb #fb04a780
 def final_metrics(learn: Learner, stage: str = '') -> dict:

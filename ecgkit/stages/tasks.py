@@ -103,7 +103,6 @@ register_stage(Stage(
     data=lambda split, n, seed: OrientationData(n, seed=seed),
     loss=F.cross_entropy, metrics=lambda: {'accuracy': Accuracy(4)},
     decode=lambda pred: pred.argmax(-1),                       # k: the page is turned k·90° counter-clockwise
-    config=('train.batch_size=32', 'train.epochs=8', 'train.lr=0.003', 'train.early_stop_metric=accuracy'),
     smoke_config=('train.batch_size=8', 'train.epochs=1'),
     sizes=dict(train=96, valid=24), smoke_sizes=dict(train=4, valid=2)), replace=True)
 
@@ -112,7 +111,6 @@ def _crop_stage(name, index, title, target, out_chans, loss, metrics, decode) ->
     return Stage(name, index, title, model=_unet_model(out_chans),
                  data=lambda split, n, seed: CropData(n, max(1, n // 16), target, seed=seed),
                  loss=loss, metrics=metrics, decode=decode,
-                 config=('train.batch_size=16', 'train.epochs=6', 'train.lr=0.003', 'train.early_stop_metric=dice'),
                  smoke_config=('train.batch_size=8', 'train.epochs=1'),
                  sizes=dict(train=512, valid=128), smoke_sizes=dict(train=16, valid=8))
 
