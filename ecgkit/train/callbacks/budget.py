@@ -4,16 +4,10 @@
 
 # %% ../../../nbs/41_train_cb_budget.ipynb #8d206882
 from __future__ import annotations
-import contextlib, copy, csv, io, math, re, time
+import time
 from collections import deque
-from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
-
-from ...core import UserError, atomic_path, atomic_write_text, progress
-from ..loop import CancelBatch, CancelStep, Callback
+from ..loop import Callback
 
 # %% auto #0
 __all__ = ['TimeBudget']

@@ -4,16 +4,14 @@
 
 # %% ../../../nbs/42_train_cb_log.ipynb #06649676
 from __future__ import annotations
-import contextlib, copy, csv, io, math, re, time
-from collections import deque
+import csv, io, math, time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-from ...core import UserError, atomic_path, atomic_write_text, progress
-from ..loop import CancelBatch, CancelStep, Callback
+from ...core import atomic_path, atomic_write_text, progress
+from ..loop import Callback
 
 # %% auto #0
 __all__ = ['CSVLogger', 'plot_curves', 'PlotCurves', 'has_tensorboard', 'TensorBoardLogger', 'ProgressBar']

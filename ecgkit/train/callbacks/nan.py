@@ -4,15 +4,12 @@
 
 # %% ../../../nbs/39_train_cb_nan.ipynb #ed1cce2f
 from __future__ import annotations
-import contextlib, copy, csv, io, math, re, time
-from collections import deque
-from pathlib import Path
+import copy
 
-import numpy as np
 import torch
 from torch import nn
 
-from ...core import UserError, atomic_path, atomic_write_text, progress
+from ...core import UserError
 from ..loop import CancelBatch, CancelStep, Callback
 
 # %% auto #0

@@ -4,16 +4,14 @@
 
 # %% ../../../nbs/37_train_cb_precision.ipynb #8d44ef7b
 from __future__ import annotations
-import contextlib, copy, csv, io, math, re, time
-from collections import deque
-from pathlib import Path
+import contextlib
 
-import numpy as np
 import torch
-from torch import nn
+import torch.distributed as dist
 
-from ...core import UserError, atomic_path, atomic_write_text, progress
-from ..loop import CancelBatch, CancelStep, Callback, optimizer_step
+from ...core import UserError
+from ..devices import dist_on
+from ..loop import Callback, optimizer_step
 
 # %% auto #0
 __all__ = ['MixedPrecision', 'XLAStep', 'DDPSync']
@@ -45,12 +43,10 @@ class XLAStep(Callback):
     "On torch_xla's device: step with `xm.optimizer_step` and cut the graph after every optimizer step."
     order = -20
     def before_fit(self):
-        import torch_xla.core.xla_model as xm
-        self.learn.step_fn = xm.optimizer_step
+        import torch_xla, torch_xla.core.xla_model as xm     # only on XLA: the import takes seconds
+        self.learn.step_fn, self.sync = xm.optimizer_step, torch_xla.sync
     def after_step(self):
-        if not self.learn.stepped: return
-        import torch_xla
-        torch_xla.sync()
+        if self.learn.stepped: self.sync()
     def after_fit(self): self.learn.step_fn = optimizer_step
 
 # %% ../../../nbs/37_train_cb_precision.ipynb #47582629
@@ -58,8 +54,6 @@ class DDPSync(Callback):
     "Under DDP, each training batch's loss (as logged and as `NanGuard` checks it) is the mean over the ranks."
     order = -5                                  # before NanGuard's after_loss
     def after_loss(self):
-        import torch.distributed as dist
-        from ecgkit.train.devices import dist_on
         L = self.learn
         if not L.training or not dist_on() or dist.get_world_size() == 1: return
         v = L.loss.detach().float().clone()

@@ -4,16 +4,12 @@
 
 # %% ../../../nbs/38_train_cb_schedule.ipynb #010d47c7
 from __future__ import annotations
-import contextlib, copy, csv, io, math, re, time
-from collections import deque
-from pathlib import Path
+import math
 
-import numpy as np
 import torch
-from torch import nn
 
-from ...core import UserError, atomic_path, atomic_write_text, progress
-from ..loop import CancelBatch, CancelStep, Callback
+from ...core import UserError
+from ..loop import Callback
 
 # %% auto #0
 __all__ = ['warmup_cosine', 'LRScheduler']
