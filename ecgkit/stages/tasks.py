@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..paper import Paper
-from ..models.nets import TinyUNet, tiny_cnn
+from ..models.tiny import TinyUNet, tiny_cnn
 from .base import Stage, register_stage
 from ..synth.build import make_print, seeds, trace_mask
 from ..synth.render import render
