@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-slow sync-check readme nbtest pytest demo bench constraints clean lab
+.PHONY: install test test-slow sync-check shape readme nbtest pytest demo bench constraints clean lab
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ sync-check: $(STAMP)
 	    echo "nbdev_export/nbdev_clean/make readme changed files (run them and commit):"; git status --short -- $(SYNCED); exit 1; fi; \
 	  echo "sync-check: ecgkit/, nbs/ and README.md are in sync and clean"; \
 	else echo "sync-check: not a git checkout, skipped"; fi
+
+# The notebooks read as lessons: small export cells, each followed by its test (tools/nb_shape.py prints the table).
+shape:
+	$(PYTHON) tools/nb_shape.py nbs
 
 nbtest: $(STAMP)
 	$(BIN)/nbdev_test --n_workers 2 --timing
