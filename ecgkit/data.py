@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from .core import UserError, need_file
 
@@ -23,6 +24,7 @@ LEADS = ('I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V
 FS_VALUES = (250, 256, 500, 512, 1000, 1025)   # sampling rates used by the competition
 DURATION = 10.0                                 # seconds per record
 
+# %% ../nbs/01_data.ipynb #b783d8e4
 _LEAD_KEYS = {l.lower(): l for l in LEADS}
 def lead_name(name: str) -> str:
     "Canonical lead name for `name` (case-insensitive, e.g. 'AVR' → 'aVR'); `UserError` if unknown."
@@ -56,21 +58,28 @@ class Layout:
 
     def sig_len(self, fs) -> int: return int(round(self.duration * fs))
 
-    def column_window(self, col: int, fs) -> tuple:
-        "(start, stop) samples of grid column `col`, ECG-image-kit's rounding."
-        start = int(col * self.column_seconds * fs)
-        return start, start + int(self.column_seconds * fs)
+# %% ../nbs/01_data.ipynb #f5e6fe42
+@patch
+def column_window(self: Layout, col: int, fs) -> tuple:
+    "(start, stop) samples of grid column `col`, ECG-image-kit's rounding."
+    start = int(col * self.column_seconds * fs)
+    return start, start + int(self.column_seconds * fs)
 
-    def window(self, lead: str, fs) -> tuple:
-        "(start, stop) samples of `lead` as this layout shows it: the whole record for a rhythm lead."
-        lead = lead_name(lead)
-        if lead in self.rhythm: return 0, self.sig_len(fs)
-        return self.column_window(self.position(lead)[1], fs)
+# %% ../nbs/01_data.ipynb #7abfda12
+@patch
+def window(self: Layout, lead: str, fs) -> tuple:
+    "(start, stop) samples of `lead` as this layout shows it: the whole record for a rhythm lead."
+    lead = lead_name(lead)
+    if lead in self.rhythm: return 0, self.sig_len(fs)
+    return self.column_window(self.position(lead)[1], fs)
 
-    def windows(self, fs) -> dict:
-        "`{lead: (start, stop)}` for the 12 leads in `LEADS` order."
-        return {l: self.window(l, fs) for l in LEADS}
+# %% ../nbs/01_data.ipynb #b40affd9
+@patch
+def windows(self: Layout, fs) -> dict:
+    "`{lead: (start, stop)}` for the 12 leads in `LEADS` order."
+    return {l: self.window(l, fs) for l in LEADS}
 
+# %% ../nbs/01_data.ipynb #d490770d
 LAYOUTS = {
     '3x4+II': Layout('3x4+II', (('I', 'aVR', 'V1', 'V4'), ('II', 'aVL', 'V2', 'V5'), ('III', 'aVF', 'V3', 'V6')), ('II',)),
     '3x4':    Layout('3x4',    (('I', 'aVR', 'V1', 'V4'), ('II', 'aVL', 'V2', 'V5'), ('III', 'aVF', 'V3', 'V6'))),
@@ -101,18 +110,6 @@ class Record:
                 raise UserError(f"record {self.id}: lead {l} ({len(x)} samples from {self.starts[l]}) "
                                 f"does not fit in {self.sig_len} samples")
 
-    def window(self, lead) -> tuple:
-        "(start, stop) of the samples held for `lead`."
-        s = self.starts[lead]; return s, s + len(self.leads[lead])
-
-    def full(self, lead) -> np.ndarray:
-        "`lead` over the whole record, NaN where it has no samples."
-        out = np.full(self.sig_len, np.nan); a, b = self.window(lead); out[a:b] = self.leads[lead]; return out
-
-    def to_frame(self) -> pd.DataFrame:
-        "The train-CSV layout: `sig_len` rows, one column per lead in `LEADS` order, NaN outside windows."
-        return pd.DataFrame({l: (self.full(l) if l in self.leads else np.full(self.sig_len, np.nan)) for l in LEADS})
-
     @classmethod
     def from_frame(cls, df: pd.DataFrame, id, fs=None):
         "Record from a train-CSV frame: each lead is its finite span (its window); fs defaults to rows / 10."
@@ -126,30 +123,35 @@ class Record:
             leads[col], starts[col] = x[ok[0]:ok[-1] + 1], ok[0]
         return cls(id, fs, leads, starts, sig_len=n)
 
-    def windowed(self, layout: Layout = STANDARD):
-        "This record cut to the windows `layout` shows (each lead must cover its window)."
-        leads, starts = {}, {}
-        for l, (a, b) in layout.windows(self.fs).items():
-            if l not in self.leads: continue
-            s, e = self.window(l)
-            if a < s or b > e: raise UserError(f"record {self.id}: lead {l} holds samples {s}..{e}, window is {a}..{b}")
-            leads[l], starts[l] = self.leads[l][a - s:b - s], a
-        return Record(self.id, self.fs, leads, starts, self.sig_len)
+# %% ../nbs/01_data.ipynb #67daf2a5
+@patch
+def window(self: Record, lead) -> tuple:
+    "(start, stop) of the samples held for `lead`."
+    s = self.starts[lead]; return s, s + len(self.leads[lead])
 
-    def resample(self, fs, layout: Layout = STANDARD):
-        """FFT-resample every lead to rate `fs`. A lead holding exactly its `layout` window maps to that window
-        at the new rate (so 2.5 s windows get `int(2.5·fs)` samples); a whole lead stays whole."""
-        fs = int(fs)
-        if fs == self.fs: return Record(self.id, fs, dict(self.leads), dict(self.starts), self.sig_len)
-        scale, sig_len = fs / self.fs, int(round(self.sig_len * fs / self.fs))
-        leads, starts = {}, {}
-        for l, x in self.leads.items():
-            s, e = self.window(l)
-            if (s, e) == layout.window(l, self.fs): a, b = layout.window(l, fs)
-            elif (s, e) == (0, self.sig_len): a, b = 0, sig_len
-            else: a = int(round(s * scale)); b = min(a + max(int(round(len(x) * scale)), 1), sig_len)
-            leads[l], starts[l] = resample(x, b - a), a
-        return Record(self.id, fs, leads, starts, sig_len)
+# %% ../nbs/01_data.ipynb #6951f077
+@patch
+def full(self: Record, lead) -> np.ndarray:
+    "`lead` over the whole record, NaN where it has no samples."
+    out = np.full(self.sig_len, np.nan); a, b = self.window(lead); out[a:b] = self.leads[lead]; return out
+
+# %% ../nbs/01_data.ipynb #2615a2e4
+@patch
+def to_frame(self: Record) -> pd.DataFrame:
+    "The train-CSV layout: `sig_len` rows, one column per lead in `LEADS` order, NaN outside windows."
+    return pd.DataFrame({l: (self.full(l) if l in self.leads else np.full(self.sig_len, np.nan)) for l in LEADS})
+
+# %% ../nbs/01_data.ipynb #61ab7a3a
+@patch
+def windowed(self: Record, layout: Layout = STANDARD):
+    "This record cut to the windows `layout` shows (each lead must cover its window)."
+    leads, starts = {}, {}
+    for l, (a, b) in layout.windows(self.fs).items():
+        if l not in self.leads: continue
+        s, e = self.window(l)
+        if a < s or b > e: raise UserError(f"record {self.id}: lead {l} holds samples {s}..{e}, window is {a}..{b}")
+        leads[l], starts[l] = self.leads[l][a - s:b - s], a
+    return Record(self.id, self.fs, leads, starts, self.sig_len)
 
 # %% ../nbs/01_data.ipynb #9be0a8db
 def resample(x, num: int) -> np.ndarray:
@@ -159,6 +161,23 @@ def resample(x, num: int) -> np.ndarray:
     if num == len(x): return x.copy()
     if len(x) == 0 or num <= 0: raise ValueError(f"cannot resample {len(x)} samples to {num}")
     return _resample(x, num)
+
+# %% ../nbs/01_data.ipynb #10cfc9c8
+@patch
+def resample(self: Record, fs, layout: Layout = STANDARD):
+    """FFT-resample every lead to rate `fs`. A lead holding exactly its `layout` window maps to that window
+    at the new rate (so 2.5 s windows get `int(2.5·fs)` samples); a whole lead stays whole."""
+    fs = int(fs)
+    if fs == self.fs: return Record(self.id, fs, dict(self.leads), dict(self.starts), self.sig_len)
+    scale, sig_len = fs / self.fs, int(round(self.sig_len * fs / self.fs))
+    leads, starts = {}, {}
+    for l, x in self.leads.items():
+        s, e = self.window(l)
+        if (s, e) == layout.window(l, self.fs): a, b = layout.window(l, fs)
+        elif (s, e) == (0, self.sig_len): a, b = 0, sig_len
+        else: a = int(round(s * scale)); b = min(a + max(int(round(len(x) * scale)), 1), sig_len)
+        leads[l], starts[l] = resample(x, b - a), a
+    return Record(self.id, fs, leads, starts, sig_len)
 
 # %% ../nbs/01_data.ipynb #dfa9b329
 def _read_table(path, columns: dict, what: str) -> pd.DataFrame:
@@ -176,10 +195,12 @@ def _read_table(path, columns: dict, what: str) -> pd.DataFrame:
             df[c] = v.astype(np.int64)
     return df
 
+# %% ../nbs/01_data.ipynb #1e8c3691
 def read_train_csv(path) -> pd.DataFrame:
     "`train.csv`: one row per record with `id` (str), `fs` and `sig_len` (int)."
     return _read_table(path, {'id': str, 'fs': int, 'sig_len': int}, 'train.csv')
 
+# %% ../nbs/01_data.ipynb #f7c6fb5b
 def read_test_csv(path) -> pd.DataFrame:
     "`test.csv`: one row per (record, lead) with `id` (str), `lead`, `fs` and `number_of_rows` (int)."
     df = _read_table(path, {'id': str, 'lead': str, 'fs': int, 'number_of_rows': int}, 'test.csv')
@@ -187,6 +208,7 @@ def read_test_csv(path) -> pd.DataFrame:
     if bad: raise UserError(f"test.csv {path}: unknown lead(s) {', '.join(bad)}")
     return df
 
+# %% ../nbs/01_data.ipynb #51956ff2
 def read_record_csv(path, id=None, fs=None) -> Record:
     "A train signal CSV (`train/{id}/{id}.csv`) as a `Record`; id from the file name, fs from the row count."
     path = need_file(path, 'signal CSV')
@@ -234,12 +256,15 @@ IMAGE_TYPES = {'0001': 'clean render', '0003': 'colour print, colour scan', '000
                '0010': 'heavily damaged', '0011': 'mould, colour scan', '0012': 'mould, black-and-white scan'}
 _IMG_RE = re.compile(r'^(?P<id>[^-/]+)-(?P<type>\d{4})\.png$')
 
+# %% ../nbs/01_data.ipynb #f42f8c78
 def image_path(train_dir, id, image_type='0001') -> Path:
     "Path of the train image of record `id` and type `image_type`."
     return Path(train_dir)/str(id)/f"{id}-{image_type}.png"
 
+# %% ../nbs/01_data.ipynb #ebe41d00
 def test_image_path(test_dir, id) -> Path: return Path(test_dir)/f"{id}.png"
 
+# %% ../nbs/01_data.ipynb #1a5d8bda
 def find_images(train_dir) -> pd.DataFrame:
     "Every train image under `train_dir`: columns `id`, `type`, `path`, sorted."
     rows = [(m['id'], m['type'], p) for p in Path(train_dir).glob('*/*.png')
@@ -265,11 +290,13 @@ class CompetitionData:
         return read_record_csv(self.train_dir/str(id)/f"{id}.csv", id=str(id))
     def images(self) -> pd.DataFrame: return find_images(self.train_dir)
 
+# %% ../nbs/01_data.ipynb #e62334a2
 def _candidates(root: Path, depth: int):
     for d in range(depth + 1):
         for name in ('train.csv', 'test.csv'):
             yield from root.glob('/'.join(['*'] * d + [name]))
 
+# %% ../nbs/01_data.ipynb #418c9165
 def find_competition(path=None, search=('/kaggle/input',), depth: int = 4) -> CompetitionData:
     "Locate the competition layout in `path`, `$ECGKIT_DATA` or under the `search` roots."
     roots = [Path(path)] if path is not None else (

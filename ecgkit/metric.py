@@ -22,9 +22,11 @@ PERFECT_SNR = 384.0      # cap of a record's linear SNR (10·log10(384) = 25.843
 MAX_TIME_SHIFT = 0.2     # seconds
 WORST_DB = -384.0        # floor of the score
 
+# %% ../nbs/02_metric.ipynb #f13589e7
 class MetricError(UserError):
     "The official metric's `ParticipantVisibleError`: the submission (or solution) cannot be scored."
 
+# %% ../nbs/02_metric.ipynb #d50642fb
 def max_lag(fs) -> int:
     "Largest time shift in samples the metric searches, computed as the official code does."
     return int(fs * MAX_TIME_SHIFT)
@@ -36,6 +38,7 @@ def _lag_order(m: int) -> np.ndarray:
     out[1::2], out[2::2] = -np.arange(1, m + 1), np.arange(1, m + 1)
     return out
 
+# %% ../nbs/02_metric.ipynb #c4c02789
 def best_lags(labels: np.ndarray, preds: np.ndarray, m: int) -> np.ndarray:
     "Best lag per row: argmax over |lag| ≤ m of Σ a[i]·b[i−lag] for the mean-centred rows, ties to small |lag|."
     from scipy import fft
@@ -51,6 +54,7 @@ def best_lags(labels: np.ndarray, preds: np.ndarray, m: int) -> np.ndarray:
     first = np.argmax(cw >= (cw.max(axis=1) - tol)[:, None], axis=1)
     return lags[first]
 
+# %% ../nbs/02_metric.ipynb #8a1ae61f
 def lead_powers(labels, preds, m: int, chunk_values: int = 1 << 22) -> dict:
     """Align each row of `preds` to the same row of `labels` (shift ≤ `m` samples, least-squares offset) and return
     `lag`, `offset`, `signal` (Σ label²) and `noise` (Σ (label − aligned)², shifted-out samples counted as 0)."""
@@ -73,6 +77,7 @@ def lead_powers(labels, preds, m: int, chunk_values: int = 1 << 22) -> dict:
         out['signal'][s:s + chunk], out['noise'][s:s + chunk] = (lab * lab).sum(1), (resid * resid).sum(1)
     return out
 
+# %% ../nbs/02_metric.ipynb #49a13ee0
 def align(label, pred, max_shift=float('inf')) -> np.ndarray:
     "The official `align_signals`: `pred` shifted (NaN where shifted out) and offset-corrected onto `label`."
     label, pred = np.asarray(label, np.float64), np.asarray(pred, np.float64)
@@ -96,9 +101,11 @@ def _strings(col: pd.Series):
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)): arr = arr.cast(pa.string())
     return arr
 
+# %% ../nbs/02_metric.ipynb #4f19099a
 def _examples(arr, mask, k=3) -> str:
     return ', '.join(map(str, np.asarray(arr.filter(mask).slice(0, k).to_pylist())))
 
+# %% ../nbs/02_metric.ipynb #215f0c74
 def _split_runs(arr):
     """Fast path of `split_ids` for ids laid out as runs `{rec}_0_{lead}, {rec}_1_{lead}, ...` (how solutions and
     submissions are written): parse only the run heads, rebuild every id from them and check it equals the input."""
@@ -117,6 +124,7 @@ def _split_runs(arr):
     if not pc.all(pc.equal(rebuilt, arr)).as_py(): return None
     return rec_of_run[run].astype(np.int64), names, row, lead_of_run[run].astype(np.int64)
 
+# %% ../nbs/02_metric.ipynb #ceaf37cc
 def split_ids(ids):
     "Split ids `{record}_{row}_{lead}` into (record codes, record names, row, lead index); `MetricError` if malformed."
     import pyarrow as pa, pyarrow.compute as pc
@@ -152,6 +160,7 @@ def _check_frame(df, name, cols):
     if inf.any(): raise MetricError(f"Infinity exists in {name}: {inf.sum()} value(s) (ids {ids(inf)})")
     return v
 
+# %% ../nbs/02_metric.ipynb #75d18bf1
 def _match(sol_ids, sub_ids, strict: bool):
     "Index of each solution row in the submission (-1 if absent)."
     import pyarrow.compute as pc
@@ -170,6 +179,10 @@ def _match(sol_ids, sub_ids, strict: bool):
         if extra is not None and pc.any(extra).as_py():
             raise MetricError(f"submission has {pc.sum(extra).as_py()} id(s) not in the solution, e.g. {_examples(sub_ids, extra)}")
     return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+# %% ../nbs/02_metric.ipynb #2b34906f
+def _db(x):
+    with np.errstate(divide='ignore'): return 10 * np.log10(x)
 
 # %% ../nbs/02_metric.ipynb #6c4706cd
 @dataclass
@@ -200,9 +213,7 @@ class Score:
 
     def to_json(self, **kw) -> str: return json.dumps(self.to_dict(**kw), allow_nan=False)
 
-def _db(x):
-    with np.errstate(divide='ignore'): return 10 * np.log10(x)
-
+# %% ../nbs/02_metric.ipynb #29f1c4a3
 def _segments(rec, lead, row, *cols):
     "Order rows into one run per (record, lead), rows ascending (sorting only if needed); return run starts and columns."
     seg = rec * len(LEADS) + lead
@@ -215,6 +226,7 @@ def _segments(rec, lead, row, *cols):
         starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
     return starts, np.diff(np.r_[starts, len(seg)]), seg[starts] // len(LEADS), seg[starts] % len(LEADS), cols
 
+# %% ../nbs/02_metric.ipynb #8b84b079
 def _check_records(names, fs_all, starts, lengths, seg_rec, seg_lead):
     "The official checks per record: one fs, twelve leads, lead II of 10·fs rows. Returns each segment's fs."
     seg_fs = fs_all[starts]
@@ -234,8 +246,9 @@ def _check_records(names, fs_all, starts, lengths, seg_rec, seg_lead):
                           f"has {lengths[r]} rows of lead II at fs={seg_fs[r]:g}")
     return seg_fs
 
-def score_frames(solution: pd.DataFrame, submission: pd.DataFrame, strict: bool = False, id_col: str = 'id') -> Score:
-    "Score `submission` against `solution` with the official rules; `strict` also rejects missing/extra/duplicate ids."
+# %% ../nbs/02_metric.ipynb #5482f746
+def _matched_values(solution, submission, strict: bool, id_col: str):
+    "Checked and matched (solution ids, label values, predicted values, fs) of the solution rows the submission has."
     sol_v = _check_frame(solution, 'solution', [id_col, 'value', 'fs'])
     sub_v = _check_frame(submission, 'submission', [id_col, 'value'])
     sol_ids, sub_ids = _strings(solution[id_col]), _strings(submission[id_col])
@@ -244,13 +257,18 @@ def score_frames(solution: pd.DataFrame, submission: pd.DataFrame, strict: bool 
     fs_all = pd.to_numeric(solution['fs'], errors='coerce').to_numpy(np.float64)
     if not keep.all(): sol_ids, pos, sol_v, fs_all = sol_ids.filter(keep), pos[keep], sol_v[keep], fs_all[keep]
     if len(sol_v) == 0: raise MetricError('no submission id matches the solution')
-    rec, names, row, lead = split_ids(sol_ids)
-    starts, lengths, seg_rec, seg_lead, (label, pred, fs_all) = _segments(rec, lead, row, sol_v, sub_v[pos], fs_all)
-    seg_fs = _check_records(names, fs_all, starts, lengths, seg_rec, seg_lead)
-    rec_fs = np.zeros(len(names)); rec_fs[seg_rec] = seg_fs
-    if (rec_fs == np.round(rec_fs)).all(): rec_fs = rec_fs.astype(np.int64)
+    return sol_ids, sol_v, sub_v[pos], fs_all
 
-    # align and measure every lead, batched by (length, max lag)
+# %% ../nbs/02_metric.ipynb #c12da14e
+def _record_fs(n_records: int, seg_rec, seg_fs) -> np.ndarray:
+    "Each record's sampling rate from its segments' rates; ints when they are all whole."
+    rec_fs = np.zeros(n_records); rec_fs[seg_rec] = seg_fs
+    if (rec_fs == np.round(rec_fs)).all(): rec_fs = rec_fs.astype(np.int64)
+    return rec_fs
+
+# %% ../nbs/02_metric.ipynb #61fd5939
+def _lead_results(label, pred, starts, lengths, seg_fs) -> dict:
+    "`lead_powers` of every segment (run of rows from `starts` of `lengths`), batched by (length, max lag)."
     res = {k: np.empty(len(starts)) for k in ('offset', 'signal', 'noise')}
     res['lag'] = np.empty(len(starts), dtype=np.int64)
     m_all = np.array([max_lag(f) for f in seg_fs])
@@ -259,20 +277,43 @@ def score_frames(solution: pd.DataFrame, submission: pd.DataFrame, strict: bool 
         rows = starts[idx][:, None] + np.arange(n)
         r = lead_powers(label[rows], pred[rows], m)
         for k in res: res[k][idx] = r[k]
+    return res
 
-    sig = np.bincount(seg_rec, res['signal'], minlength=len(names))
-    noi = np.bincount(seg_rec, res['noise'], minlength=len(names))
+# %% ../nbs/02_metric.ipynb #74af32a3
+def _record_snrs(sig, noi) -> tuple:
+    "(uncapped, capped) linear SNR of records with signal powers `sig` and noise powers `noi`."
     with np.errstate(divide='ignore', invalid='ignore'):
         raw = np.where(noi == 0, np.inf, np.where(sig == 0, 0.0, sig / noi))
     snr = np.minimum(raw, PERFECT_SNR)
-    records = pd.DataFrame({'id': names, 'fs': rec_fs,
-                            'signal': sig, 'noise': noi, 'snr': snr, 'snr_db': _db(snr), 'snr_db_uncapped': _db(raw)})
+    return raw, snr
+
+# %% ../nbs/02_metric.ipynb #00e34e47
+def _lead_table(names, seg_rec, seg_lead, lengths, res) -> pd.DataFrame:
+    "Per-lead frame (id, lead, n, lag, offset, signal, noise, snr_db) of the segments' results `res`."
     o = np.argsort(seg_rec * len(LEADS) + seg_lead, kind='stable')     # records by id, leads in LEADS order
     leads = pd.DataFrame({'id': names[seg_rec[o]], 'lead': np.asarray(LEADS)[seg_lead[o]], 'n': lengths[o], 'lag': res['lag'][o],
                           'offset': res['offset'][o], 'signal': res['signal'][o], 'noise': res['noise'][o]})
     with np.errstate(divide='ignore', invalid='ignore'): leads['snr_db'] = _db(leads['signal'] / leads['noise'])
+    return leads
+
+# %% ../nbs/02_metric.ipynb #a8a4f185
+def score_frames(solution: pd.DataFrame, submission: pd.DataFrame, strict: bool = False, id_col: str = 'id') -> Score:
+    "Score `submission` against `solution` with the official rules; `strict` also rejects missing/extra/duplicate ids."
+    sol_ids, sol_v, sub_v, fs_all = _matched_values(solution, submission, strict, id_col)
+    rec, names, row, lead = split_ids(sol_ids)
+    starts, lengths, seg_rec, seg_lead, (label, pred, fs_all) = _segments(rec, lead, row, sol_v, sub_v, fs_all)
+    seg_fs = _check_records(names, fs_all, starts, lengths, seg_rec, seg_lead)
+    rec_fs = _record_fs(len(names), seg_rec, seg_fs)
+    res = _lead_results(label, pred, starts, lengths, seg_fs)     # align and measure every lead
+    sig = np.bincount(seg_rec, res['signal'], minlength=len(names))
+    noi = np.bincount(seg_rec, res['noise'], minlength=len(names))
+    raw, snr = _record_snrs(sig, noi)
+    records = pd.DataFrame({'id': names, 'fs': rec_fs,
+                            'signal': sig, 'noise': noi, 'snr': snr, 'snr_db': _db(snr), 'snr_db_uncapped': _db(raw)})
+    leads = _lead_table(names, seg_rec, seg_lead, lengths, res)
     return Score(max(float(_db(snr.mean())), WORST_DB), max(float(_db(raw.mean())), WORST_DB), records, leads)
 
+# %% ../nbs/02_metric.ipynb #6cf7adb6
 def score(solution: pd.DataFrame, submission: pd.DataFrame, row_id_column_name: str = 'id') -> float:
     "The competition score in dB (Kaggle's metric signature)."
     return score_frames(solution, submission, id_col=row_id_column_name).score_db

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from fastcore.basics import patch
 
 from .data import LAYOUTS, LEADS, STANDARD, Layout, Record, lead_name
 
@@ -17,6 +18,7 @@ __all__ = ['MM_PER_INCH', 'STANDARD_BASELINES', 'STANDARD_MM_PER_S', 'Paper', 'P
 MM_PER_INCH = 25.4
 STANDARD_BASELINES = (5 / 12, 7 / 12, 9 / 12, 0.902771)   # measured, fractions of the page height (3×4 + II)
 
+# %% ../nbs/04_paper.ipynb #a4a4d64f
 @dataclass(frozen=True)
 class Paper:
     "Geometry of a printed ECG page. Lengths in mm unless named `_px`; y grows downwards, as in images."
@@ -72,7 +74,9 @@ class Panel:
     baseline_px: float
     rhythm: bool = False
 
-def _panels(self, fs) -> list:
+# %% ../nbs/04_paper.ipynb #ae510d9b
+@patch
+def panels(self: Paper, fs) -> list:
     "Every lead drawn on the page at rate `fs`: the grid leads, then the rhythm strips."
     out, L = [], self.layout
     for r, row in enumerate(L.rows):
@@ -84,18 +88,24 @@ def _panels(self, fs) -> list:
         out.append(Panel(lead, r, 0, 0, L.sig_len(fs), self.baselines[r] * self.height_px, rhythm=True))
     return out
 
-def _to_px(self, panel: Panel, samples, mv, fs):
+# %% ../nbs/04_paper.ipynb #7431f169
+@patch
+def to_px(self: Paper, panel: Panel, samples, mv, fs):
     "Pixel (x, y) of values `mv` at record sample indices `samples` in `panel`."
     x = self.x0_px + np.asarray(samples, np.float64) / fs * self.px_per_s
     y = panel.baseline_px - np.asarray(mv, np.float64) * self.px_per_mv
     return x, y
 
-def _to_signal(self, panel: Panel, x, y, fs):
+# %% ../nbs/04_paper.ipynb #ba98623f
+@patch
+def to_signal(self: Paper, panel: Panel, x, y, fs):
     "Inverse of `to_px`: (record sample index as float, mV) of pixel (x, y) in `panel`."
     i = (np.asarray(x, np.float64) - self.x0_px) * fs / self.px_per_s
     return i, (panel.baseline_px - np.asarray(y, np.float64)) / self.px_per_mv
 
-def _trace_px(self, rec: Record) -> list:
+# %% ../nbs/04_paper.ipynb #f0b172b3
+@patch
+def trace_px(self: Paper, rec: Record) -> list:
     "For every panel: (panel, x, y) of the record's samples in that panel's window (NaN where the record has none)."
     out = []
     for p in self.panels(rec.fs):
@@ -104,65 +114,76 @@ def _trace_px(self, rec: Record) -> list:
         out.append((p,) + self.to_px(p, idx, full[idx], rec.fs))
     return out
 
-Paper.panels, Paper.to_px, Paper.to_signal, Paper.trace_px = _panels, _to_px, _to_signal, _trace_px
-
 # %% ../nbs/04_paper.ipynb #91914a38
-def _grid_lines(self, pitch_mm=None):
+@patch
+def grid_lines(self: Paper, pitch_mm=None):
     "(xs, ys) in px of grid lines of pitch `pitch_mm` (default major): x from the left edge, y from the bottom edge."
     step = (pitch_mm or self.major_mm) * self.px_per_mm
     nx = int(np.floor(self.width_mm * self.px_per_mm / step + 1e-6)) + 1
     ny = int(np.floor(self.height_mm * self.px_per_mm / step + 1e-6)) + 1
     return np.arange(nx + 1) * step, self.height_px - np.arange(ny) * step
 
-def _grid_points(self):
+# %% ../nbs/04_paper.ipynb #a0374625
+@patch
+def grid_points(self: Paper):
     "The major grid intersections: array (n, 4) of x, y, vertical-line index, horizontal-line index (from the bottom)."
     xs, ys = self.grid_lines()
     j, i = np.meshgrid(np.arange(len(xs)), np.arange(len(ys)))
     return np.stack([xs[j.ravel()], ys[i.ravel()], j.ravel(), i.ravel()], 1)
 
-def _pulse(self, panel: Panel):
+# %% ../nbs/04_paper.ipynb #66f7457d
+@patch
+def pulse(self: Paper, panel: Panel):
     "Polyline (x, y) of the calibration pulse at the start of `panel`'s row (grid column 0 and rhythm strips)."
     x1 = self.x0_px; x0 = x1 - self.pulse_s * self.px_per_s
     yb, yt = panel.baseline_px, panel.baseline_px - self.pulse_mv * self.px_per_mv
     return np.array([[x0, yb], [x0, yt], [x1, yt], [x1, yb]])
 
-def _separator(self, panel: Panel):
+# %% ../nbs/04_paper.ipynb #0d184c02
+@patch
+def separator(self: Paper, panel: Panel):
     "Segment ((x, y0), (x, y1)) of the tick before a column > 0, or None."
     if panel.col == 0: return None
     x = self.x0_px + self.layout.column_seconds * panel.col * self.px_per_s
     h = self.separator_mv * self.px_per_mv
     return np.array([[x, panel.baseline_px - h], [x, panel.baseline_px + h]])
 
-def _label_box(self, panel: Panel):
+# %% ../nbs/04_paper.ipynb #396782e1
+@patch
+def label_box(self: Paper, panel: Panel):
     "(x0, y0, x1, y1) px where the lead name's text starts (left, top) and the text line's height; x1 is a width estimate."
     x = self.x0_px + self.layout.column_seconds * panel.col * self.px_per_s
     y = panel.baseline_px + self.label_dy_mm * self.px_per_mm
     h = self.label_h_mm * self.px_per_mm
     return np.array([x, y, x + 0.65 * h * len(panel.lead), y + h])
 
-Paper.grid_lines, Paper.grid_points, Paper.pulse, Paper.separator, Paper.label_box = _grid_lines, _grid_points, _pulse, _separator, _label_box
-
 # %% ../nbs/04_paper.ipynb #e237ef05
 STANDARD_MM_PER_S = 25.0                   # the paper speed layouts give their duration at
 
-def _px(self, mm) -> float:
+# %% ../nbs/04_paper.ipynb #09c60d25
+@patch
+def px(self: Paper, mm) -> float:
     "Length `mm` in (fractional) pixels at this paper's dpi."
     return mm * self.px_per_mm
 
-def _odd_px(self, mm) -> int:
+# %% ../nbs/04_paper.ipynb #e4e4748d
+@patch
+def odd_px(self: Paper, mm) -> int:
     "Length `mm` as a whole, odd number of pixels (a kernel size) at this paper's dpi."
     return int(round(mm * self.px_per_mm)) | 1
 
-def _row_end_px(self) -> float:
+# %% ../nbs/04_paper.ipynb #985404ef
+@patch(as_prop=True)
+def row_end_px(self: Paper) -> float:
     "x (px) where the rows' time span ends: `x0_px` plus the layout's duration at this paper's speed."
     return self.x0_px + self.layout.duration * self.px_per_s
 
-def _fit(self, layout: Layout) -> 'Paper':
+# %% ../nbs/04_paper.ipynb #78131ebd
+@patch
+def fit(self: Paper, layout: Layout) -> 'Paper':
     "This paper with `layout` re-timed so its rows span the page length they span at 25 mm/s (baselines: the layout's)."
     fitted = replace(layout, duration=layout.duration * STANDARD_MM_PER_S / self.mm_per_s)
     return replace(self, layout=fitted, baselines=None)
-
-Paper.px, Paper.odd_px, Paper.row_end_px, Paper.fit = _px, _odd_px, property(_row_end_px), _fit
 
 # %% ../nbs/04_paper.ipynb #eb7480e0
 def kit_errors(json_path, rec: Record, paper: Paper = None) -> np.ndarray:

@@ -16,8 +16,14 @@ from .data import (LEADS, STANDARD, Record, find_competition, find_images, image
                          read_test_csv, resample)
 
 # %% auto #0
-__all__ = ['to_rows', 'rows_for', 'write_submission', 'read_submission', 'Validation', 'validate', 'TestView', 'make_test_view',
+__all__ = ['rows_for', 'to_rows', 'write_submission', 'read_submission', 'Validation', 'validate', 'TestView', 'make_test_view',
            'mixed_test_view']
+
+# %% ../nbs/03_submission.ipynb #4e27a801
+def rows_for(records) -> pd.DataFrame:
+    "The `test.csv` rows (`id`, `lead`, `fs`, `number_of_rows`) describing `records` as they are."
+    return pd.DataFrame([(r.id, l, r.fs, len(x)) for r in records for l, x in r.leads.items()],
+                        columns=['id', 'lead', 'fs', 'number_of_rows'])
 
 # %% ../nbs/03_submission.ipynb #d4d96cab
 def _lead_values(rec: Record, lead: str, n: int, fit: bool):
@@ -30,6 +36,7 @@ def _lead_values(rec: Record, lead: str, n: int, fit: bool):
     if fit: return resample(x, n)
     raise UserError(f"record {rec.id}: lead {lead} has {len(x)} values, test.csv asks for {n} (use fit=True to resample)")
 
+# %% ../nbs/03_submission.ipynb #ab1b7e53
 def to_rows(records, test: pd.DataFrame = None, missing: str = 'error', fit: bool = False, with_fs: bool = False) -> pd.DataFrame:
     "Long `id`, `value` (and `fs`) frame of `records` (a list or `{id: Record}`), in `test`'s order if given."
     recs = {r.id: r for r in (records.values() if isinstance(records, dict) else records)}
@@ -45,11 +52,6 @@ def to_rows(records, test: pd.DataFrame = None, missing: str = 'error', fit: boo
                         'value': np.concatenate(vals) if vals else np.zeros(0)})
     if with_fs: out['fs'] = np.repeat(test['fs'].to_numpy(), test['number_of_rows'].to_numpy())
     return out
-
-def rows_for(records) -> pd.DataFrame:
-    "The `test.csv` rows (`id`, `lead`, `fs`, `number_of_rows`) describing `records` as they are."
-    return pd.DataFrame([(r.id, l, r.fs, len(x)) for r in records for l, x in r.leads.items()],
-                        columns=['id', 'lead', 'fs', 'number_of_rows'])
 
 # %% ../nbs/03_submission.ipynb #6c3c2de1
 def write_submission(df: pd.DataFrame, path) -> Path:
@@ -67,6 +69,7 @@ def write_submission(df: pd.DataFrame, path) -> Path:
         else: pq.write_table(table, tmp)
     return path
 
+# %% ../nbs/03_submission.ipynb #627b28e9
 def read_submission(path, what='submission', columns=('id', 'value')) -> pd.DataFrame:
     "Read a submission or solution (.csv or .parquet); `UserError` if a column is missing or a value is not a number."
     import pyarrow as pa, pyarrow.csv as pacsv, pyarrow.parquet as pq
@@ -108,14 +111,10 @@ class Validation:
         if not self.ok: raise UserError(self.summary())
         return self
 
-def validate(test: pd.DataFrame, sub: pd.DataFrame, examples: int = 3) -> Validation:
-    "Check `sub` against the ids `test` (test.csv rows) asks for."
-    import pyarrow as pa, pyarrow.compute as pc
-    if not {'id', 'value'} <= set(sub.columns):
-        return Validation(int(test['number_of_rows'].sum()), len(sub), {'missing columns': (1, ['id/value'])})
-    want = make_ids(test['id'].astype(str), test['lead'], test['number_of_rows'])
-    have = pa.array(sub['id'].astype(str), from_pandas=True)
-    ex = lambda arr, mask: [str(x) for x in arr.filter(mask).slice(0, examples).to_pylist()]
+# %% ../nbs/03_submission.ipynb #149c099e
+def _id_problems(want, have, ex) -> dict:
+    "Missing, unexpected and duplicated ids of `have` (pyarrow strings) against `want`; `ex(arr, mask)` lists examples."
+    import pyarrow.compute as pc
     problems = {}
     if not (len(want) == len(have) and pc.all(pc.equal(want, have)).as_py()):
         miss = pc.invert(pc.is_in(want, value_set=have))
@@ -125,6 +124,18 @@ def validate(test: pd.DataFrame, sub: pd.DataFrame, examples: int = 3) -> Valida
         counts = pc.value_counts(have)
         dup = pc.greater(counts.field('counts'), 1)
         if (n := pc.sum(dup).as_py() or 0): problems['duplicated ids'] = (n, ex(counts.field('values'), dup))
+    return problems
+
+# %% ../nbs/03_submission.ipynb #c339b5eb
+def validate(test: pd.DataFrame, sub: pd.DataFrame, examples: int = 3) -> Validation:
+    "Check `sub` against the ids `test` (test.csv rows) asks for."
+    import pyarrow as pa
+    if not {'id', 'value'} <= set(sub.columns):
+        return Validation(int(test['number_of_rows'].sum()), len(sub), {'missing columns': (1, ['id/value'])})
+    want = make_ids(test['id'].astype(str), test['lead'], test['number_of_rows'])
+    have = pa.array(sub['id'].astype(str), from_pandas=True)
+    ex = lambda arr, mask: [str(x) for x in arr.filter(mask).slice(0, examples).to_pylist()]
+    problems = _id_problems(want, have, ex)
     v = pd.to_numeric(sub['value'], errors='coerce').to_numpy(np.float64)
     bad = ~np.isfinite(v)
     if bad.any(): problems['non-finite values'] = (int(bad.sum()), [str(i) for i in sub['id'].to_numpy()[bad][:examples]])
@@ -141,11 +152,13 @@ class TestView:
     test_dir = property(lambda self: self.root/'test')
     solution_csv = property(lambda self: self.root/'solution.csv')
 
+# %% ../nbs/03_submission.ipynb #36eebb3f
 def _place(src: Path, dst: Path):
     if dst.exists(): dst.unlink()
     try: os.link(src, dst)
     except OSError: shutil.copyfile(src, dst)
 
+# %% ../nbs/03_submission.ipynb #ba7ae3f2
 def _truth(data, rid: str, fs) -> Record:
     "Record `rid` of the train folder `data`, checked to be whole: 12 leads, lead II 10 s long."
     rec = read_record_csv(data.train_dir/rid/f"{rid}.csv", id=rid, fs=fs)
@@ -153,6 +166,7 @@ def _truth(data, rid: str, fs) -> Record:
     if len(rec.leads['II']) != 10 * fs: raise UserError(f"record {rid}: lead II has {len(rec.leads['II'])} samples, expected 10·fs = {10 * fs}")
     return rec
 
+# %% ../nbs/03_submission.ipynb #ce133c9c
 def _write_view(out: Path, recs: list, images: dict):
     "`out/test.csv`, `out/test/{id}.png` (from `images[id]`; earlier views' PNGs removed) and `out/solution.csv` of `recs`."
     (out/'test').mkdir(parents=True, exist_ok=True)
@@ -164,6 +178,7 @@ def _write_view(out: Path, recs: list, images: dict):
     with atomic_path(out/'test.csv') as tmp: test.to_csv(tmp, index=False)
     write_submission(to_rows(recs, test, with_fs=True), out/'solution.csv')
 
+# %% ../nbs/03_submission.ipynb #cdf4e427
 def make_test_view(train_root, out, image_type: str = '0001', ids=None, show_progress: bool = True) -> TestView:
     "Write `out/test.csv`, `out/test/{id}.png` (images of `image_type`) and `out/solution.csv` from a train folder."
     data = find_competition(train_root, depth=1)
