@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 from torch import nn
 from torch.utils.data import Subset
 
@@ -22,6 +23,7 @@ __all__ = ['MODES', 'freeze', 'unfreeze', 'is_frozen', 'encoder_of', 'finetune_m
 def _keep_eval(module, args):
     if module.training: module.eval()
 
+# %% ../../nbs/45_train_finetune.ipynb #6a101b45
 def freeze(module: nn.Module) -> nn.Module:
     "No gradients and eval mode (BatchNorm statistics fixed, dropout off) for `module`, whatever `train()` says later."
     for p in module.parameters(): p.requires_grad_(False)
@@ -29,6 +31,7 @@ def freeze(module: nn.Module) -> nn.Module:
     if getattr(module, '_ecgkit_freeze', None) is None: module._ecgkit_freeze = module.register_forward_pre_hook(_keep_eval)
     return module
 
+# %% ../../nbs/45_train_finetune.ipynb #2ed5fb89
 def unfreeze(module: nn.Module) -> nn.Module:
     "Undo `freeze`: gradients on again, and `train()` works again."
     for p in module.parameters(): p.requires_grad_(True)
@@ -36,8 +39,10 @@ def unfreeze(module: nn.Module) -> nn.Module:
     if h is not None: h.remove(); module._ecgkit_freeze = None
     return module
 
+# %% ../../nbs/45_train_finetune.ipynb #bce7955e
 def is_frozen(module: nn.Module) -> bool: return getattr(module, '_ecgkit_freeze', None) is not None
 
+# %% ../../nbs/45_train_finetune.ipynb #ce2f6537
 def encoder_of(model: nn.Module) -> nn.Module:
     "`model.encoder`, or a `UserError` for a model without one."
     enc = getattr(model, 'encoder', None)
@@ -63,6 +68,7 @@ def param_groups(model: nn.Module, lr: float, encoder_lr_scale: float = 1.0) -> 
               dict(name='encoder', params=[p for _, p in train if id(p) in enc], lr=lr * encoder_lr_scale)]
     return [g for g in groups if g['params'] and not (g['name'] == 'encoder' and encoder_lr_scale == 0)]
 
+# %% ../../nbs/45_train_finetune.ipynb #55abea66
 def finetune_optimizer(model: nn.Module, t: TrainConfig, encoder_lr_scale: float = 1.0) -> torch.optim.Optimizer:
     "AdamW or SGD (momentum 0.9) as `train.optimizer` says, over `param_groups(model, t.lr, encoder_lr_scale)`."
     groups = param_groups(model, t.lr, encoder_lr_scale)
@@ -84,6 +90,7 @@ def fewshot_split(labels, shot_ratio: float, seed: int = 0) -> np.ndarray:
         keep.append(rng.permutation(idx)[:k])
     return np.sort(np.concatenate(keep))
 
+# %% ../../nbs/45_train_finetune.ipynb #cf44dc6e
 def fewshot_subset(dataset, labels, shot_ratio: float, seed: int = 0) -> Subset:
     "`dataset` restricted to `fewshot_split(labels, shot_ratio, seed)`."
     if len(labels) != len(dataset): raise UserError(f"{len(labels)} labels for a dataset of {len(dataset)} items")
@@ -100,12 +107,14 @@ def model_state(src) -> dict:
         if sd and all(k.startswith(pre) for k in sd): sd = {k[len(pre):]: v for k, v in sd.items()}
     return sd
 
+# %% ../../nbs/45_train_finetune.ipynb #02901fd9
 def _load(module, sd, strict, src):
     try: module.load_state_dict(sd, strict=strict)
     except RuntimeError as e:
         name = src if isinstance(src, (str, Path)) else 'the state dict'
         raise UserError(f"{name} does not fit the model: {str(e).splitlines()[0]}") from None
 
+# %% ../../nbs/45_train_finetune.ipynb #51357513
 def load_encoder(model: nn.Module, src, strict: bool = True) -> nn.Module:
     "Load only the `encoder.` weights of `src` into `model.encoder`; the rest of `model` is untouched."
     sd = {k[len('encoder.'):]: v for k, v in model_state(src).items() if k.startswith('encoder.')}
@@ -113,6 +122,7 @@ def load_encoder(model: nn.Module, src, strict: bool = True) -> nn.Module:
     _load(encoder_of(model), sd, strict, src)
     return model
 
+# %% ../../nbs/45_train_finetune.ipynb #68617661
 def load_model(model: nn.Module, src, strict: bool = True) -> nn.Module:
     "Load the whole model from `src`."
     _load(model, model_state(src), strict, src)
@@ -137,14 +147,16 @@ class Ensemble(nn.Module):
         if self.output == 'softmax': return y.softmax(1)
         return y.sigmoid() if self.output == 'sigmoid' else y
 
-    def forward(self, x):
-        out = None
-        for w, m in zip(self.weights, self.members):
-            y = self._act(m(x)).float() * w
-            out = y if out is None else out + y
-        return out
-
     @classmethod
     def from_checkpoints(cls, make_model, paths, output: str = 'logits', weights=None) -> Ensemble:
         "One `make_model()` per checkpoint in `paths`, loaded with `load_model`."
         return cls([load_model(make_model(), p) for p in paths], output, weights)
+
+# %% ../../nbs/45_train_finetune.ipynb #449d52a7
+@patch
+def forward(self: Ensemble, x):
+    out = None
+    for w, m in zip(self.weights, self.members):
+        y = self._act(m(x)).float() * w
+        out = y if out is None else out + y
+    return out

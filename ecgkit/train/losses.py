@@ -19,6 +19,7 @@ def _mul(a, b):
     "Product of two optional weight tensors."
     return b if a is None else a if b is None else a * b
 
+# %% ../../nbs/43_train_losses.ipynb #698e20e8
 def _weights(mask, like):
     "`mask` (B, ...) or shaped like `like`, as float weights broadcast to `like` (None stays None)."
     if mask is None: return None
@@ -26,6 +27,7 @@ def _weights(mask, like):
     if m.ndim == like.ndim - 1: m = m.unsqueeze(1)
     return m.to(like.dtype).expand_as(like)
 
+# %% ../../nbs/43_train_losses.ipynb #c4b4d5fe
 def _binary_targets(x, targets, ignore_index=None, mask=None):
     "Float targets shaped like logits `x` and their weights (None: all count)."
     t = torch.as_tensor(targets, device=x.device)
@@ -37,6 +39,7 @@ def _binary_targets(x, targets, ignore_index=None, mask=None):
         w, t = _mul(w, keep.to(x.dtype)), t.where(keep, 0.)
     return t, w
 
+# %% ../../nbs/43_train_losses.ipynb #7af52074
 def _class_targets(x, targets, ignore_index=None, mask=None):
     "Class indices (B, ...) for logits `x` (B, C, ...), ignored ones set to 0, and their weights (None: all count)."
     t = torch.as_tensor(targets, device=x.device).long()
@@ -46,6 +49,7 @@ def _class_targets(x, targets, ignore_index=None, mask=None):
         w, t = _mul(w, keep.to(x.dtype)), t.where(keep, 0)
     return t, w
 
+# %% ../../nbs/43_train_losses.ipynb #4269a8d4
 def _reduce(loss, w=None, reduction='mean'):
     "Weighted mean over the counted elements, sum, or elementwise ('none': ignored elements are 0)."
     if w is not None: loss = loss * w
@@ -54,6 +58,7 @@ def _reduce(loss, w=None, reduction='mean'):
     if reduction == 'mean': return loss.sum() / (loss.numel() if w is None else w.sum().clamp_min(1e-8))
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
+# %% ../../nbs/43_train_losses.ipynb #2c3102aa
 def _check_mode(mode):
     if mode not in ('binary', 'multiclass'): raise ValueError(f"mode must be 'binary' or 'multiclass', not {mode!r}")
     return mode
@@ -126,6 +131,7 @@ class BCELoss(nn.Module):
         if pw is not None and pw.ndim == 1 and x.ndim > 2: pw = pw.view(-1, *[1] * (x.ndim - 2))
         return _reduce(F.binary_cross_entropy_with_logits(x, t, reduction='none', pos_weight=pw), w, self.reduction)
 
+# %% ../../nbs/43_train_losses.ipynb #6d3b534a
 class CrossEntropyLoss(nn.Module):
     "torch's cross-entropy (class `weight`, `label_smoothing`, `ignore_index`) plus an optional boolean mask."
     def __init__(self, weight=None, label_smoothing=0.0, ignore_index=-100, reduction='mean'):
@@ -146,6 +152,7 @@ def soft_argmax(logits, dim=-2, temperature=1.0):
     shape = [1] * p.ndim; shape[dim] = -1
     return (p * torch.arange(p.shape[dim], device=p.device, dtype=p.dtype).view(shape)).sum(dim)
 
+# %% ../../nbs/43_train_losses.ipynb #6f0d59e6
 class SoftArgmaxLoss(nn.Module):
     "L1 / smooth-L1 between the soft-argmax row of each column of logits (B, C, H, W) and target rows (B, C, W); NaN or mask 0 ignored."
     def __init__(self, temperature=1.0, kind='l1', beta=1.0, reduction='mean'):
@@ -167,6 +174,7 @@ LOSSES = Registry('loss', normalize=lambda s: s.lower().replace('-', '_'))
 for _name, _cls in dict(dice=DiceLoss, focal=FocalLoss, dice_focal=DiceFocalLoss, bce=BCELoss, ce=CrossEntropyLoss,
                         soft_argmax=SoftArgmaxLoss).items(): LOSSES.register(_cls, name=_name)
 
+# %% ../../nbs/43_train_losses.ipynb #d738e2af
 def get_loss(name: str, **kw) -> nn.Module:
     "The loss registered in `LOSSES` as `name` ('-' and case ignored), built with `kw`."
     return LOSSES.create(name, **kw)

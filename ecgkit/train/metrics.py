@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 from ..core import Registry, UserError
 
@@ -31,10 +32,12 @@ class Metric:
         self.state = {k: v + other.state[k] for k, v in self.state.items()}; return self
     def __repr__(self): return f"{type(self).__name__}()"
 
+# %% ../../nbs/44_train_metrics.ipynb #3795d9f7
 def _tensor(x):
     "`x` (tensor, array or list) as a detached tensor."
     return x.detach() if torch.is_tensor(x) else torch.as_tensor(np.asarray(x))
 
+# %% ../../nbs/44_train_metrics.ipynb #19175b28
 def _keep(t, mask=None, ignore_index=None):
     "Boolean tensor of the counted elements of targets `t`."
     k = torch.ones_like(t, dtype=torch.bool) if mask is None else _tensor(mask).to(t.device).bool().expand_as(t)
@@ -49,6 +52,7 @@ def _labels(preds, targets, threshold=0.5, logits=False):
     if p.shape != t.shape: raise ValueError(f"predictions {tuple(p.shape)} and targets {tuple(t.shape)} do not match")
     return p.long(), t.to(p.device).long()
 
+# %% ../../nbs/44_train_metrics.ipynb #e571423b
 class ConfusionMatrix(Metric):
     "Counts `cm[target, prediction]` over `num_classes` classes (2: binary, probabilities thresholded)."
     def __init__(self, num_classes=2, threshold=0.5, logits=False, ignore_index=None):
@@ -66,6 +70,7 @@ class ConfusionMatrix(Metric):
 
     def compute(self): return self.state['cm'].clone()
 
+# %% ../../nbs/44_train_metrics.ipynb #d38683f1
 def _class_f1(cm):
     "Per-class 2·tp / (2·tp + fp + fn), and which classes occur in targets or predictions."
     cm = cm.double()
@@ -79,6 +84,7 @@ class Accuracy(ConfusionMatrix):
         cm = self.state['cm']
         return cm.diag().sum().item() / cm.sum().item() if cm.sum() else math.nan
 
+# %% ../../nbs/44_train_metrics.ipynb #1ee7b8c5
 class _Binary(ConfusionMatrix):
     "A metric of the binary counts tp, fp, tn, fn."
     def __init__(self, threshold=0.5, logits=False, ignore_index=None): super().__init__(2, threshold, logits, ignore_index)
@@ -86,24 +92,30 @@ class _Binary(ConfusionMatrix):
         (tn, fp), (fn, tp) = self.state['cm'].tolist()
         return self._score(tp, fp, tn, fn) if tp + fp + tn + fn else math.nan
 
+# %% ../../nbs/44_train_metrics.ipynb #7737c2bf
 def _div(a, b, zero=0.0): return a / b if b else zero
 
+# %% ../../nbs/44_train_metrics.ipynb #3a98d542
 class Precision(_Binary):
     "tp / (tp + fp)."
     def _score(self, tp, fp, tn, fn): return _div(tp, tp + fp)
 
+# %% ../../nbs/44_train_metrics.ipynb #db99de7c
 class Recall(_Binary):
     "tp / (tp + fn), the sensitivity."
     def _score(self, tp, fp, tn, fn): return _div(tp, tp + fn)
 
+# %% ../../nbs/44_train_metrics.ipynb #001f728a
 class Specificity(_Binary):
     "tn / (tn + fp)."
     def _score(self, tp, fp, tn, fn): return _div(tn, tn + fp)
 
+# %% ../../nbs/44_train_metrics.ipynb #1473ef4d
 class F1(_Binary):
     "2·tp / (2·tp + fp + fn) of the positive class."
     def _score(self, tp, fp, tn, fn): return _div(2 * tp, 2 * tp + fp + fn)
 
+# %% ../../nbs/44_train_metrics.ipynb #019190c5
 class F1Macro(ConfusionMatrix):
     "Mean F1 over the `num_classes` classes present in the targets or the predictions."
     def __init__(self, num_classes, ignore_index=None): super().__init__(num_classes, ignore_index=ignore_index)
@@ -111,6 +123,7 @@ class F1Macro(ConfusionMatrix):
         f1, present = _class_f1(self.state['cm'])
         return f1[present].mean().item() if present.any() else math.nan
 
+# %% ../../nbs/44_train_metrics.ipynb #ce559130
 class Dice(ConfusionMatrix):
     "Dice of the positive class (`num_classes=None`; 1 if it is neither true nor predicted) or mean Dice over the classes present."
     def __init__(self, num_classes=None, threshold=0.5, logits=False, ignore_index=None):
@@ -137,13 +150,16 @@ class _Ranked(Metric):
         self.state['targets'].append(t[keep.to(t.device)].bool().cpu())
         return self
 
-    def _data(self):
-        "Scores (float64) and targets (bool) as numpy arrays."
-        if not self.state['scores']: return np.zeros(0), np.zeros(0, bool)
-        s = torch.cat([x.double() for x in self.state['scores']]).numpy()
-        if not np.isfinite(s).all(): raise ValueError(f"{type(self).__name__}: scores must be finite")
-        return s, torch.cat(self.state['targets']).numpy()
+# %% ../../nbs/44_train_metrics.ipynb #bdeee0f2
+@patch
+def _data(self: _Ranked):
+    "Scores (float64) and targets (bool) as numpy arrays."
+    if not self.state['scores']: return np.zeros(0), np.zeros(0, bool)
+    s = torch.cat([x.double() for x in self.state['scores']]).numpy()
+    if not np.isfinite(s).all(): raise ValueError(f"{type(self).__name__}: scores must be finite")
+    return s, torch.cat(self.state['targets']).numpy()
 
+# %% ../../nbs/44_train_metrics.ipynb #96d03b97
 class AUROC(_Ranked):
     "Area under the ROC curve: P(score of a positive > score of a negative), ties counting ½."
     def compute(self):
@@ -153,6 +169,7 @@ class AUROC(_Ranked):
         if not P or not N: return math.nan
         return float((rankdata(s)[t].sum() - P * (P + 1) / 2) / (P * N))
 
+# %% ../../nbs/44_train_metrics.ipynb #9b7e246f
 class AUPRC(_Ranked):
     "Area under the precision-recall curve as average precision, Σ (R_k − R_{k−1})·P_k over the distinct scores."
     def compute(self):
@@ -168,6 +185,7 @@ METRICS = Registry('metric', normalize=lambda s: s.lower().replace('-', '_'))
 for _name, _cls in dict(dice=Dice, accuracy=Accuracy, precision=Precision, recall=Recall, specificity=Specificity, f1=F1,
                         f1_macro=F1Macro, auroc=AUROC, auprc=AUPRC).items(): METRICS.register(_cls, name=_name)
 
+# %% ../../nbs/44_train_metrics.ipynb #4f542da1
 def get_metric(name: str, **kw) -> Metric:
     "A fresh metric registered in `METRICS` as `name` ('-' and case ignored), built with `kw`."
     return METRICS.create(name, **kw)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 
 from ...core import atomic_path, atomic_write_text, progress
 from ..loop import Callback
@@ -31,19 +32,25 @@ class CSVLogger(Callback):
         w.writeheader(); w.writerows(L.history)
         atomic_write_text(L.run_dir/self.fname, buf.getvalue())
 
-def plot_curves(losses, history, path, beta: float = 0.98):
-    "Batch losses (raw and a debiased moving average) and the epoch rows (losses left, other metrics right) as a PNG."
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(11, 4), layout='tight')
-    a, b = fig.subplots(1, 2)
+# %% ../../../nbs/42_train_cb_log.ipynb #435ccbac
+def _smoothed(y, beta):
+    "The debiased exponential moving average of `y` with factor `beta`, skipping non-finite values."
+    avg, n, sm = 0.0, 0, []
+    for v in y:
+        if math.isfinite(v): avg, n = beta * avg + (1 - beta) * v, n + 1
+        sm.append(avg / (1 - beta ** n) if n else float('nan'))
+    return sm
+
+# %% ../../../nbs/42_train_cb_log.ipynb #00ae94fc
+def _plot_batches(a, losses, beta):
+    "The batch losses on the axes `a`: raw (faint) and smoothed."
     y = np.asarray(losses, dtype=float)
-    if len(y):
-        avg, n, sm = 0.0, 0, []
-        for v in y:
-            if math.isfinite(v): avg, n = beta * avg + (1 - beta) * v, n + 1
-            sm.append(avg / (1 - beta ** n) if n else float('nan'))
-        a.plot(y, lw=0.5, alpha=0.35, label='batch'); a.plot(sm, label='smoothed')
+    if len(y): a.plot(y, lw=0.5, alpha=0.35, label='batch'); a.plot(_smoothed(y, beta), label='smoothed')
     a.set(xlabel='batch', ylabel='train loss', title='training loss'); a.legend()
+
+# %% ../../../nbs/42_train_cb_log.ipynb #69aa421d
+def _plot_epochs(b, history):
+    "The epoch rows on the axes `b`: losses on its scale, other values on a twin scale on the right."
     ep = [r['epoch'] for r in history]
     c = None
     for k in dict.fromkeys(k for r in history for k in r):
@@ -56,9 +63,19 @@ def plot_curves(losses, history, path, beta: float = 0.98):
     b.set(xlabel='epoch', ylabel='loss', title='per epoch')
     if b.lines: b.legend(loc='upper left')
     if c is not None: c.set_ylabel('metric'); c.legend(loc='upper right')
+
+# %% ../../../nbs/42_train_cb_log.ipynb #20f29403
+def plot_curves(losses, history, path, beta: float = 0.98):
+    "Batch losses (raw and a debiased moving average) and the epoch rows (losses left, other metrics right) as a PNG."
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(11, 4), layout='tight')
+    a, b = fig.subplots(1, 2)
+    _plot_batches(a, losses, beta)
+    _plot_epochs(b, history)
     with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=90)
     return Path(path)
 
+# %% ../../../nbs/42_train_cb_log.ipynb #f804f57d
 class PlotCurves(Callback):
     "`curves.png` in the run folder: at the end of fit(), and after an epoch when `every_s` seconds have passed."
     order = 80
@@ -73,41 +90,50 @@ class PlotCurves(Callback):
         plot_curves(L.losses, L.history, L.run_dir/self.fname)
         self.last = time.monotonic()
 
+# %% ../../../nbs/42_train_cb_log.ipynb #c9140ede
 def has_tensorboard() -> bool:
     "Whether TensorBoard events can be written (the `tensorboard` package is installed)."
     try: from torch.utils.tensorboard import SummaryWriter
     except ImportError: return False
     return True
 
+# %% ../../../nbs/42_train_cb_log.ipynb #48234553
 class TensorBoardLogger(Callback):
     "TensorBoard events in `run_dir/tb`: batch loss and LR per optimizer step, the epoch rows; skipped (with a log line) without `tensorboard`."
     order = 75
     def __init__(self, subdir: str = 'tb'): self.subdir, self.writer, self.ok = subdir, None, None
     def before_fit(self): self.writer, self.ok = None, None
-    def _open(self):
-        L = self.learn
-        if L.run_dir is None or not has_tensorboard():
-            if L.run_dir is not None:
-                L.log('TensorBoard events skipped: the `tensorboard` package is not installed (pip install tensorboard)')
-            self.ok = False; return
-        from torch.utils.tensorboard import SummaryWriter
-        self.writer = SummaryWriter(str(L.run_dir/self.subdir), purge_step=L.resumed['step'] if L.resumed else None)
-        self.ok = True
     def after_batch(self):
         if self.ok is None: self._open()
         L = self.learn
         if self.writer is not None and L.stepped:
             self.writer.add_scalar('train/loss', L.loss_value, L.step); self.writer.add_scalar('train/lr', L.lr, L.step)
-    def after_epoch(self):
-        if self.ok is None: self._open()
-        if self.writer is None: return
-        r = self.learn.epoch_row
-        for k, v in r.items():
-            if k not in ('epoch', 'step') and isinstance(v, (int, float)): self.writer.add_scalar(f'epoch/{k}', v, r['epoch'])
-        self.writer.flush()
     def after_fit(self):
         if self.writer is not None: self.writer.close(); self.writer = None
 
+# %% ../../../nbs/42_train_cb_log.ipynb #8e8a51f2
+@patch
+def _open(self: TensorBoardLogger):
+    L = self.learn
+    if L.run_dir is None or not has_tensorboard():
+        if L.run_dir is not None:
+            L.log('TensorBoard events skipped: the `tensorboard` package is not installed (pip install tensorboard)')
+        self.ok = False; return
+    from torch.utils.tensorboard import SummaryWriter
+    self.writer = SummaryWriter(str(L.run_dir/self.subdir), purge_step=L.resumed['step'] if L.resumed else None)
+    self.ok = True
+
+# %% ../../../nbs/42_train_cb_log.ipynb #24d41cae
+@patch
+def after_epoch(self: TensorBoardLogger):
+    if self.ok is None: self._open()
+    if self.writer is None: return
+    r = self.learn.epoch_row
+    for k, v in r.items():
+        if k not in ('epoch', 'step') and isinstance(v, (int, float)): self.writer.add_scalar(f'epoch/{k}', v, r['epoch'])
+    self.writer.flush()
+
+# %% ../../../nbs/42_train_cb_log.ipynb #a8904756
 class ProgressBar(Callback):
     "A bar per epoch (`ecgkit.core.progress`: shown only on a terminal unless `disable=False`)."
     order = 90

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 
 import torch
+from fastcore.basics import patch
 from torch import nn
 
 from ...core import UserError
@@ -15,27 +16,16 @@ from ..loop import CancelBatch, CancelStep, Callback
 # %% auto #0
 __all__ = ['NanGuard']
 
-# %% ../../../nbs/39_train_cb_nan.ipynb #335811e3
+# %% ../../../nbs/39_train_cb_nan.ipynb #ff7e31ed
 def _grads_finite(model: nn.Module) -> bool:
     gs = [p.grad for p in model.parameters() if p.grad is not None]
     return not gs or bool(torch.stack([torch.isfinite(g).all() for g in gs]).all())
 
+# %% ../../../nbs/39_train_cb_nan.ipynb #f97d9e65
 class NanGuard(Callback):
     "Non-finite loss or gradients: roll back to the last good state, lower the LR, skip the batch; give up after `nan_retries`."
     order = 20
     def before_fit(self): self.snap, self.used, self.lr_scale, self.stopped = None, 0, 1.0, False
-    def _take(self):
-        L = self.learn
-        return dict(model={k: v.detach().clone() for k, v in L.model.state_dict().items()},
-                    opt=copy.deepcopy(L.opt.state_dict()), lr_scale=self.lr_scale,
-                    sched=None if L.sched is None else copy.deepcopy(L.sched.state_dict()),
-                    scaler=None if L.scaler is None else copy.deepcopy(L.scaler.state_dict()))
-    def _restore(self, s):
-        L = self.learn
-        L.model.load_state_dict(s['model'])
-        L.opt.load_state_dict(copy.deepcopy(s['opt']))          # load_state_dict keeps references: copy again
-        if L.sched is not None and s['sched'] is not None: L.sched.load_state_dict(copy.deepcopy(s['sched']))
-        if L.scaler is not None and s['scaler'] is not None: L.scaler.load_state_dict(s['scaler'])
     def before_batch(self):
         if self.learn.training and self.snap is None: self.snap = self._take()
     def after_loss(self):
@@ -46,29 +36,55 @@ class NanGuard(Callback):
         if L.scaler is None and not _grads_finite(L.model):
             self._recover('gradient'); raise CancelStep
         self.snap = self._take()
-    def _recover(self, what):
-        L, t = self.learn, self.learn.cfg.train
-        L.opt.zero_grad(set_to_none=True); L.grads_pending = False
-        self._restore(self.snap)
-        ev = dict(epoch=L.epoch, iter=L.iter, step=L.step, what=what)
-        where = f'epoch {L.epoch} batch {L.iter} (step {L.step})'
-        if self.used >= t.nan_retries:
-            L.scale_lr(self.lr_scale / self.snap['lr_scale'])
-            L.nan_events.append(ev | dict(lr=L.lr, action='stop'))
-            self.stopped = True
-            saved = L.save_checkpoint()
-            msg = (f"training stopped: non-finite {what} at {where} after {t.nan_retries} recoveries (lr now {L.lr:.3g}); "
-                   + (f"the last good state is in {saved}" if saved else 'no run_dir, so no state was saved')
-                   + "; lower train.lr, check the data or raise train.nan_retries, then resume")
-            L.log(msg)
-            raise UserError(msg)
-        self.used += 1
-        self.lr_scale *= t.nan_lr_factor
-        L.scale_lr(self.lr_scale / self.snap['lr_scale'])
-        L.nan_events.append(ev | dict(lr=L.lr, action='rollback, skip batch'))
-        L.log(f'non-finite {what} at {where}: rolled back to the last good state, lr x{t.nan_lr_factor:g} -> {L.lr:.3g}, '
-              f'batch skipped (recovery {self.used}/{t.nan_retries})')
     def state_dict(self): return dict(used=self.used, lr_scale=self.lr_scale, stopped=self.stopped)
     def load_state_dict(self, st):
         self.lr_scale = st['lr_scale']
         self.used = 0 if st['stopped'] else st['used']          # resuming after giving up: a new allowance
+
+# %% ../../../nbs/39_train_cb_nan.ipynb #0c2578be
+@patch
+def _take(self: NanGuard):
+    L = self.learn
+    return dict(model={k: v.detach().clone() for k, v in L.model.state_dict().items()},
+                opt=copy.deepcopy(L.opt.state_dict()), lr_scale=self.lr_scale,
+                sched=None if L.sched is None else copy.deepcopy(L.sched.state_dict()),
+                scaler=None if L.scaler is None else copy.deepcopy(L.scaler.state_dict()))
+
+# %% ../../../nbs/39_train_cb_nan.ipynb #3bbe97c1
+@patch
+def _restore(self: NanGuard, s):
+    L = self.learn
+    L.model.load_state_dict(s['model'])
+    L.opt.load_state_dict(copy.deepcopy(s['opt']))          # load_state_dict keeps references: copy again
+    if L.sched is not None and s['sched'] is not None: L.sched.load_state_dict(copy.deepcopy(s['sched']))
+    if L.scaler is not None and s['scaler'] is not None: L.scaler.load_state_dict(s['scaler'])
+
+# %% ../../../nbs/39_train_cb_nan.ipynb #7e14264c
+@patch
+def _give_up(self: NanGuard, what, where, ev):
+    L, t = self.learn, self.learn.cfg.train
+    L.scale_lr(self.lr_scale / self.snap['lr_scale'])
+    L.nan_events.append(ev | dict(lr=L.lr, action='stop'))
+    self.stopped = True
+    saved = L.save_checkpoint()
+    msg = (f"training stopped: non-finite {what} at {where} after {t.nan_retries} recoveries (lr now {L.lr:.3g}); "
+           + (f"the last good state is in {saved}" if saved else 'no run_dir, so no state was saved')
+           + "; lower train.lr, check the data or raise train.nan_retries, then resume")
+    L.log(msg)
+    raise UserError(msg)
+
+# %% ../../../nbs/39_train_cb_nan.ipynb #a4b3af4b
+@patch
+def _recover(self: NanGuard, what):
+    L, t = self.learn, self.learn.cfg.train
+    L.opt.zero_grad(set_to_none=True); L.grads_pending = False
+    self._restore(self.snap)
+    ev = dict(epoch=L.epoch, iter=L.iter, step=L.step, what=what)
+    where = f'epoch {L.epoch} batch {L.iter} (step {L.step})'
+    if self.used >= t.nan_retries: self._give_up(what, where, ev)
+    self.used += 1
+    self.lr_scale *= t.nan_lr_factor
+    L.scale_lr(self.lr_scale / self.snap['lr_scale'])
+    L.nan_events.append(ev | dict(lr=L.lr, action='rollback, skip batch'))
+    L.log(f'non-finite {what} at {where}: rolled back to the last good state, lr x{t.nan_lr_factor:g} -> {L.lr:.3g}, '
+          f'batch skipped (recovery {self.used}/{t.nan_retries})')

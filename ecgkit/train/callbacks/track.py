@@ -6,6 +6,8 @@
 from __future__ import annotations
 import math, re
 
+from fastcore.basics import patch
+
 from ...core import UserError
 from ..loop import Callback
 
@@ -15,26 +17,30 @@ __all__ = ['EarlyStopping', 'CheckpointSaver']
 # %% ../../../nbs/40_train_cb_track.ipynb #abb74f4c
 def _better(v, best, mode) -> bool: return best is None or (v < best if mode == 'min' else v > best)
 
+# %% ../../../nbs/40_train_cb_track.ipynb #7086b6e7
 class EarlyStopping(Callback):
     "Stop when `train.early_stop_metric` has not improved for `train.early_stop_patience` evaluations."
     order = 50
     def before_fit(self):
         t = self.learn.cfg.train
         self.metric, self.mode, self.patience, self.best, self.wait = t.early_stop_metric, t.monitor_mode, t.early_stop_patience, None, 0
-    def after_epoch(self):
-        L = self.learn
-        v = L.epoch_row.get(self.metric)
-        if v is None:
-            if L.valid_dl is None or 'valid_loss' in L.epoch_row:
-                raise UserError(f"train.early_stop_metric {self.metric!r} is not among the epoch's values: {', '.join(L.epoch_row)}")
-            return                                                  # no validation this epoch
-        if _better(v, self.best, self.mode): self.best, self.wait = v, 0
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                L.stop(f'early stopping: {self.metric} did not improve for {self.wait} evaluations (best {self.best:.5g})', finished=True)
     def state_dict(self): return dict(best=self.best, wait=self.wait)
     def load_state_dict(self, st): self.best, self.wait = st['best'], st['wait']
+
+# %% ../../../nbs/40_train_cb_track.ipynb #2c81c238
+@patch
+def after_epoch(self: EarlyStopping):
+    L = self.learn
+    v = L.epoch_row.get(self.metric)
+    if v is None:
+        if L.valid_dl is None or 'valid_loss' in L.epoch_row:
+            raise UserError(f"train.early_stop_metric {self.metric!r} is not among the epoch's values: {', '.join(L.epoch_row)}")
+        return                                                  # no validation this epoch
+    if _better(v, self.best, self.mode): self.best, self.wait = v, 0
+    else:
+        self.wait += 1
+        if self.wait >= self.patience:
+            L.stop(f'early stopping: {self.metric} did not improve for {self.wait} evaluations (best {self.best:.5g})', finished=True)
 
 # %% ../../../nbs/40_train_cb_track.ipynb #42b8fd20
 class CheckpointSaver(Callback):
@@ -48,21 +54,31 @@ class CheckpointSaver(Callback):
         L, k = self.learn, self.learn.cfg.checkpoint.save_interval_steps
         if not L.training or L.grads_pending: return
         if L.stop_reason is not None or (k and L.stepped and L.step % k == 0): L.save_checkpoint()
-    def after_epoch(self):
-        L = self.learn
-        names, v = [f'epoch_{L.epoch - 1}.pt'], L.epoch_row.get(self.metric)
-        if v is not None and math.isfinite(v) and _better(v, self.best, self.mode):
-            self.best = v; names.append('best.pt')
-        L.save_checkpoint(names + ['latest.pt'])
-        keep = L.cfg.checkpoint.keep_last
-        if keep:
-            files = sorted((p for p in L.ckpt_dir.glob('epoch_*.pt') if re.fullmatch(r'epoch_\d+\.pt', p.name)),
-                           key=lambda p: int(p.stem[6:]))
-            for p in files[:-keep]: p.unlink(missing_ok=True)
-    def after_fit(self):
-        L = self.learn
-        if L.failed is not None or L.grads_pending: return
-        names = ([] if L.latest_pos == (L.epoch, L.iter, L.step) else ['latest.pt']) + (['final.pt'] if L.finished else [])
-        if names: L.save_checkpoint(names)
     def state_dict(self): return dict(best=self.best)
     def load_state_dict(self, st): self.best = st['best']
+
+# %% ../../../nbs/40_train_cb_track.ipynb #dd757720
+def _prune_epochs(ckpt_dir, keep: int):
+    "Delete all but the last `keep` `epoch_N.pt` files in `ckpt_dir`, ordered by N."
+    files = sorted((p for p in ckpt_dir.glob('epoch_*.pt') if re.fullmatch(r'epoch_\d+\.pt', p.name)),
+                   key=lambda p: int(p.stem[6:]))
+    for p in files[:-keep]: p.unlink(missing_ok=True)
+
+# %% ../../../nbs/40_train_cb_track.ipynb #76dfdbcf
+@patch
+def after_epoch(self: CheckpointSaver):
+    L = self.learn
+    names, v = [f'epoch_{L.epoch - 1}.pt'], L.epoch_row.get(self.metric)
+    if v is not None and math.isfinite(v) and _better(v, self.best, self.mode):
+        self.best = v; names.append('best.pt')
+    L.save_checkpoint(names + ['latest.pt'])
+    keep = L.cfg.checkpoint.keep_last
+    if keep: _prune_epochs(L.ckpt_dir, keep)
+
+# %% ../../../nbs/40_train_cb_track.ipynb #5d3d8222
+@patch
+def after_fit(self: CheckpointSaver):
+    L = self.learn
+    if L.failed is not None or L.grads_pending: return
+    names = ([] if L.latest_pos == (L.epoch, L.iter, L.step) else ['latest.pt']) + (['final.pt'] if L.finished else [])
+    if names: L.save_checkpoint(names)
