@@ -70,7 +70,7 @@ class Wrinkles:
             wrinkles(pg, rng, rng.uniform(*cfg.wrinkle_strength) * self.factor, rng.uniform(*self.disp),
                      int(rng.integers(*self.facets)))
 
-# %% ../../nbs/15_synth_augment.ipynb #f16ec842
+# %% ../../nbs/15_synth_augment.ipynb #12e841c0
 @dataclass(frozen=True)
 class Creases:
     "`n` straight folds."
@@ -81,13 +81,13 @@ class Creases:
             nc = int(rng.integers(*self.n))
             if nc: creases(pg, rng, nc)
 
-# %% ../../nbs/15_synth_augment.ipynb #df9de6c7
+# %% ../../nbs/15_synth_augment.ipynb #30e22066
 @dataclass(frozen=True)
 class Soak:
     "Yellowed paper, slightly bled ink."
     def __call__(self, pg, rng, cfg): soak(pg, rng)
 
-# %% ../../nbs/15_synth_augment.ipynb #1a6c1573
+# %% ../../nbs/15_synth_augment.ipynb #5be77f0f
 @dataclass(frozen=True)
 class Stains:
     "`n` brown/yellow stains and `water` pale water marks."
@@ -97,7 +97,7 @@ class Stains:
     def __call__(self, pg, rng, cfg):
         if _chance(rng, self.p, cfg): stains(pg, rng, int(rng.integers(*self.n)), int(rng.integers(*self.water)))
 
-# %% ../../nbs/15_synth_augment.ipynb #5a6e053f
+# %% ../../nbs/15_synth_augment.ipynb #644ea500
 @dataclass(frozen=True)
 class Damage:
     "Torn wedges, missing pieces and maybe a dog-eared corner."
@@ -107,7 +107,7 @@ class Damage:
     def __call__(self, pg, rng, cfg):
         damage(pg, rng, int(rng.integers(*self.tears)), int(rng.integers(*self.pieces)), _chance(rng, self.dogear_p, cfg))
 
-# %% ../../nbs/15_synth_augment.ipynb #7d4f821b
+# %% ../../nbs/15_synth_augment.ipynb #e72ac04c
 @dataclass(frozen=True)
 class Mould:
     "Speckled mould colonies."
@@ -122,19 +122,19 @@ class Scan:
     def __call__(self, rng, size, cfg) -> Capture:
         return scan(rng, size, cfg, self.bw, cfg.bw_rot_deg if self.bw else cfg.scan_rot_deg)
 
-# %% ../../nbs/15_synth_augment.ipynb #80abc257
+# %% ../../nbs/15_synth_augment.ipynb #a88be394
 @dataclass(frozen=True)
 class Photo:
     "A phone photo of the print."
     def __call__(self, rng, size, cfg) -> Capture: return photo(rng, size, cfg)
 
-# %% ../../nbs/15_synth_augment.ipynb #d144d7d5
+# %% ../../nbs/15_synth_augment.ipynb #91fed91c
 @dataclass(frozen=True)
 class Screen:
     "A phone photo of the page on a monitor."
     def __call__(self, rng, size, cfg) -> Capture: return screen(rng, size, cfg)
 
-# %% ../../nbs/15_synth_augment.ipynb #fd410b8e
+# %% ../../nbs/15_synth_augment.ipynb #847c77c8
 @dataclass(frozen=True)
 class Either:
     "`first` with chance `p`, else `other`."
@@ -151,7 +151,7 @@ class Recipe:
     page_effects: tuple = ()
     capture: object = None
 
-# %% ../../nbs/15_synth_augment.ipynb #c4154b57
+# %% ../../nbs/15_synth_augment.ipynb #ead5dd32
 CRUMPLED = (Wrinkles(p='wrinkle_prob'), Creases(p='crease_prob', n=(1, 4)))   # optional on any handled print
 
 RECIPES = {
@@ -169,13 +169,13 @@ RECIPES = {
     '0012': Recipe(CRUMPLED + (Mould(colonies=(3, 16)),), Scan(bw=True)),
 }
 
-# %% ../../nbs/15_synth_augment.ipynb #6d4906e9
+# %% ../../nbs/15_synth_augment.ipynb #5cc51e05
 def _check_inputs(img, labels: Labels, t: str):
     "Raise `ValueError` for an unknown image type `t` or an image whose size is not that of `labels`."
     if t not in RECIPES: raise ValueError(f"unknown image type {t!r}; expected one of {tuple(RECIPES)}")
     if img.shape[:2] != as_size(labels.size): raise ValueError(f"image {img.shape[:2]} does not match labels {labels.size}")
 
-# %% ../../nbs/15_synth_augment.ipynb #947eb36c
+# %% ../../nbs/15_synth_augment.ipynb #15ea33be
 def _orient(pg: Page, rng, cfg: AugConfig, size):
     "The page's own warps, then the optional mirror and quarter turn: (warps, canvas size after them)."
     geo = pg.warps()
@@ -184,7 +184,7 @@ def _orient(pg: Page, rng, cfg: AugConfig, size):
         w = rot90(int(rng.choice(cfg.rot90_k)), size); geo.append(w); size = w.out_size
     return geo, size
 
-# %% ../../nbs/15_synth_augment.ipynb #6f87b415
+# %% ../../nbs/15_synth_augment.ipynb #a424b289
 def _remap(img, labels: Labels, page, holes, geo: list, size, border):
     "(image, labels) through the composition of `geo` (cut by `holes`), or copies of `page` and `labels` if neither."
     if geo or holes is not None:

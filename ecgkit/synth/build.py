@@ -26,12 +26,12 @@ def seeds(seed: int, *key) -> np.random.Generator:
     "An independent generator for `key` (e.g. record index, variant, type) under the run's `seed`."
     return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *[int(k) for k in key]]))
 
-# %% ../../nbs/16_synth_build.ipynb #fc66e93c
+# %% ../../nbs/16_synth_build.ipynb #38d17727
 def make_id(seed: int, index: int, variant: int) -> str:
     "A 9-10 digit record id, a pure function of (seed, source index, variant)."
     return str(int(seeds(seed, index, variant, 7).integers(10**8, 4 * 10**9)))
 
-# %% ../../nbs/16_synth_build.ipynb #a498e7b3
+# %% ../../nbs/16_synth_build.ipynb #6500c8b2
 def make_print(rec: Record, rng, fs=None, paper: Paper = None, header: bool = True, id: str = None):
     "(drawn record, style) of one print of `rec` (as record `id`): rate drawn from the competition's unless `fs`, style from `rng`."
     paper = paper or Paper()
@@ -43,7 +43,7 @@ def make_print(rec: Record, rng, fs=None, paper: Paper = None, header: bool = Tr
     style = Style.sample(rng, header_text=f'ID: {rid}   {age} yrs   {sex}   {paper.mm_per_s:g}mm/s {paper.mm_per_mv:g}mm/mV' if header else '')
     return drawn, style
 
-# %% ../../nbs/16_synth_build.ipynb #f22d5525
+# %% ../../nbs/16_synth_build.ipynb #746b629e
 def synth_image(drawn: Record, style: Style, image_type: str, rng, paper: Paper = None, aug_cfg=None):
     "Render `drawn` in `style` and augment it as `image_type`: (RGB uint8 image, Labels)."
     if image_type not in TYPES: raise UserError(f"unknown image type {image_type} (one of {', '.join(TYPES)})")
@@ -51,7 +51,7 @@ def synth_image(drawn: Record, style: Style, image_type: str, rng, paper: Paper 
     img, lab = render(drawn, paper or Paper(), style)
     return augment(img, lab, image_type, rng, aug_cfg)          # 0001: unchanged but for the 90° turns/flips of `aug_cfg`
 
-# %% ../../nbs/16_synth_build.ipynb #6c022737
+# %% ../../nbs/16_synth_build.ipynb #33e39ebd
 def _thin_mask(sel, kx: str, ky: str, shape, scale: int) -> np.ndarray:
     "Every panel of `sel` (points `kx`, `ky`, × `scale`) as a 1 px anti-aliased polyline: float32 in [0, 1] of `shape`."
     canvas = np.zeros(shape, np.uint8)
@@ -62,7 +62,7 @@ def _thin_mask(sel, kx: str, ky: str, shape, scale: int) -> np.ndarray:
         cv2.polylines(canvas, [pts], False, 255, 1, cv2.LINE_AA, 4)
     return canvas.astype(np.float32) / 255
 
-# %% ../../nbs/16_synth_build.ipynb #2c060333
+# %% ../../nbs/16_synth_build.ipynb #cc61a326
 def _sparse_mask(sel, kx: str, ky: str, out: np.ndarray, scale: int) -> np.ndarray:
     "Into `out` (and returned): per column of each panel of `sel`, weights 1 − f and f on the rows around the trace."
     for p in sel:
@@ -105,13 +105,13 @@ class BuildReport:
         if self.failed: s += f"; {len(self.failed)} bad record(s) skipped: " + ', '.join(n for n, _ in self.failed[:5])
         return s
 
-# %% ../../nbs/16_synth_build.ipynb #1ae3665a
+# %% ../../nbs/16_synth_build.ipynb #49cde7ca
 def _todo(folder: Path, rid: str, types) -> list:
     "The `types` of record `rid` not yet in `folder` (image and labels), after sweeping a killed run's temp files."
     for stale in folder.glob('.*.tmp'): stale.unlink(missing_ok=True)     # left by a killed run
     return [t for t in types if not (image_path(folder.parent, rid, t).is_file() and (folder/f'{rid}-{t}.labels.npz').is_file())]
 
-# %% ../../nbs/16_synth_build.ipynb #9a0842ea
+# %% ../../nbs/16_synth_build.ipynb #131e5ee2
 def _save_image(folder: Path, rid: str, t: str, img, lab: Labels):
     "Write `img` as `{rid}-{t}.png` and `lab` as `{rid}-{t}.labels.npz` in `folder`, each atomically."
     with atomic_path(folder/f'{rid}-{t}.png') as tmp:
@@ -120,7 +120,7 @@ def _save_image(folder: Path, rid: str, t: str, img, lab: Labels):
     with atomic_path(folder/f'{rid}-{t}.labels.npz') as tmp:
         with open(tmp, 'wb') as f: lab.save(f)
 
-# %% ../../nbs/16_synth_build.ipynb #360435b4
+# %% ../../nbs/16_synth_build.ipynb #ba541aab
 def _job(source, i, variant, types, seed, out, fs, paper, aug_cfg):
     "Make every image of (record i, variant); returns (id, fs, written, skipped, error)."
     rid = make_id(seed, i, variant)
@@ -137,7 +137,7 @@ def _job(source, i, variant, types, seed, out, fs, paper, aug_cfg):
         _save_image(folder, rid, t, img, lab)
     return rid, drawn.fs, len(todo), len(types) - len(todo), None
 
-# %% ../../nbs/16_synth_build.ipynb #788f3722
+# %% ../../nbs/16_synth_build.ipynb #c4d7bfc6
 def _run_jobs(jobs, args, workers: int, rep: BuildReport, show_progress: bool) -> dict:
     "Run `_job(*args(i, v))` for every (i, v) of `jobs` (in `workers` processes if > 1), tallied into `rep`; {id: fs}."
     rows = {}
@@ -155,7 +155,7 @@ def _run_jobs(jobs, args, workers: int, rep: BuildReport, show_progress: bool) -
         if workers > 1: pool.shutdown(cancel_futures=True)
     return rows
 
-# %% ../../nbs/16_synth_build.ipynb #979398b5
+# %% ../../nbs/16_synth_build.ipynb #73cf7ad8
 def _write_table(out: Path, rows: dict) -> list:
     "Merge `rows` ({id: fs}) into `out/train.csv` (id, fs, sig_len), atomically; returns the ids, sorted."
     old = pd.read_csv(out/'train.csv', dtype={'id': str}) if (out/'train.csv').is_file() else None
@@ -165,7 +165,7 @@ def _write_table(out: Path, rows: dict) -> list:
     with atomic_path(out/'train.csv') as tmp: table.to_csv(tmp, index=False)
     return table['id'].tolist()
 
-# %% ../../nbs/16_synth_build.ipynb #49f9abee
+# %% ../../nbs/16_synth_build.ipynb #111e1f40
 def build(source, out, types=('0001',), per_record: int = 1, seed: int = 0, workers: int = 1, fs=None,
           paper: Paper = None, aug_cfg=None, show_progress: bool = True) -> BuildReport:
     "Synthesize `per_record` variants × `types` images of every record of `source` into `out` (train layout)."
@@ -186,10 +186,10 @@ def _default_devset():
     p = Path(ecgkit.__file__).resolve().parent.parent.parent/'shared'/'data'/'devset'
     return p if (p/'train.csv').is_file() else None
 
-# %% ../../nbs/16_synth_build.ipynb #a6402388
+# %% ../../nbs/16_synth_build.ipynb #f31079bc
 def _shrink(im, scale: float) -> np.ndarray: return cv2.resize(im, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
-# %% ../../nbs/16_synth_build.ipynb #40f3b341
+# %% ../../nbs/16_synth_build.ipynb #418632d6
 def _overlay(ax, img, lab: Labels, t: str, scale: float):
     "Show `img` shrunk by `scale` on `ax`, its labels overlaid: traces in colour, marker boxes, every 7th grid crossing."
     ax.imshow(_shrink(img, scale)); ax.set_title(f'ecgkit {t} (labels overlaid)', fontsize=9)
@@ -202,7 +202,7 @@ def _overlay(ax, img, lab: Labels, t: str, scale: float):
     ax.plot(g[:, 0] * scale, g[:, 1] * scale, '.', ms=1, color='cyan')
     ax.set_xlim(0, img.shape[1] * scale); ax.set_ylim(img.shape[0] * scale, 0)
 
-# %% ../../nbs/16_synth_build.ipynb #7065a5ed
+# %% ../../nbs/16_synth_build.ipynb #39c510b0
 def _devset_panel(ax, kit, t: str, scale: float):
     "Show on `ax` the first image of type `t` in `kit` (a `find_images` table, or None), shrunk by `scale`, or say there is none."
     hit = kit[kit['type'] == t] if kit is not None else []
@@ -210,7 +210,7 @@ def _devset_panel(ax, kit, t: str, scale: float):
         ax.imshow(_shrink(cv2.imread(str(hit['path'].iloc[0]))[..., ::-1], scale)); ax.set_title(f'devset {t} ({hit["id"].iloc[0]})', fontsize=9)
     else: ax.text(0.5, 0.5, f'no devset image of type {t}', ha='center', va='center')
 
-# %% ../../nbs/16_synth_build.ipynb #b1fda92b
+# %% ../../nbs/16_synth_build.ipynb #a86d09c6
 def gallery(out, devset=None, seed: int = 0, types=TYPES, record: Record = None, scale: float = 0.25) -> Path:
     "Write a PNG of every type in `types` (with labels overlaid) beside devset images of the same type."
     from matplotlib.figure import Figure
