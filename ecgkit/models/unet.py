@@ -20,10 +20,12 @@ def conv_bn_relu(cin: int, cout: int) -> list:
     "3×3 conv (no bias) + BN + ReLU, as a list of modules."
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
+# %% ../../nbs/22_models_unet.ipynb #9e0e3b3f
 class ConvBlock(nn.Sequential):
     "Two 3×3 conv + BN + ReLU."
     def __init__(self, cin: int, cout: int): super().__init__(*conv_bn_relu(cin, cout), *conv_bn_relu(cout, cout))
 
+# %% ../../nbs/22_models_unet.ipynb #3d638929
 class UNetDecoder(nn.Module):
     "Upsample, concatenate the skip feature, `ConvBlock`, from the deepest feature up to full resolution."
     def __init__(self, enc_channels, enc_reductions, channels=(128, 64, 32, 16, 16)):
@@ -45,6 +47,7 @@ class UNetDecoder(nn.Module):
             x = block(x if skip is None else torch.cat([x, skip], 1))
         return x
 
+# %% ../../nbs/22_models_unet.ipynb #d7d992ae
 class UNet(nn.Module):
     "timm encoder (`features_only`) + `UNetDecoder` + 1×1 head: (B, in_chans, H, W) → logits (B, num_classes, H, W)."
     def __init__(self, backbone='resnet18', in_chans=3, num_classes=1, pretrained_file=None,
@@ -63,6 +66,7 @@ class UNet(nn.Module):
         y = self.head(self.decoder(self.encoder(x), x.shape[-2:]))
         return y[..., :h, :w]
 
+# %% ../../nbs/22_models_unet.ipynb #fd004e51
 @register_model
 def unet(backbone: str = 'resnet18', in_chans: int = 3, num_classes: int = 1, pretrained_file=None, **kw) -> UNet:
     "A U-Net on a timm encoder: full-resolution logits for any input size."

@@ -70,6 +70,7 @@ class Wrinkles:
             wrinkles(pg, rng, rng.uniform(*cfg.wrinkle_strength) * self.factor, rng.uniform(*self.disp),
                      int(rng.integers(*self.facets)))
 
+# %% ../../nbs/15_synth_augment.ipynb #12e841c0
 @dataclass(frozen=True)
 class Creases:
     "`n` straight folds."
@@ -80,11 +81,13 @@ class Creases:
             nc = int(rng.integers(*self.n))
             if nc: creases(pg, rng, nc)
 
+# %% ../../nbs/15_synth_augment.ipynb #30e22066
 @dataclass(frozen=True)
 class Soak:
     "Yellowed paper, slightly bled ink."
     def __call__(self, pg, rng, cfg): soak(pg, rng)
 
+# %% ../../nbs/15_synth_augment.ipynb #5be77f0f
 @dataclass(frozen=True)
 class Stains:
     "`n` brown/yellow stains and `water` pale water marks."
@@ -94,6 +97,7 @@ class Stains:
     def __call__(self, pg, rng, cfg):
         if _chance(rng, self.p, cfg): stains(pg, rng, int(rng.integers(*self.n)), int(rng.integers(*self.water)))
 
+# %% ../../nbs/15_synth_augment.ipynb #644ea500
 @dataclass(frozen=True)
 class Damage:
     "Torn wedges, missing pieces and maybe a dog-eared corner."
@@ -103,6 +107,7 @@ class Damage:
     def __call__(self, pg, rng, cfg):
         damage(pg, rng, int(rng.integers(*self.tears)), int(rng.integers(*self.pieces)), _chance(rng, self.dogear_p, cfg))
 
+# %% ../../nbs/15_synth_augment.ipynb #e72ac04c
 @dataclass(frozen=True)
 class Mould:
     "Speckled mould colonies."
@@ -117,16 +122,19 @@ class Scan:
     def __call__(self, rng, size, cfg) -> Capture:
         return scan(rng, size, cfg, self.bw, cfg.bw_rot_deg if self.bw else cfg.scan_rot_deg)
 
+# %% ../../nbs/15_synth_augment.ipynb #a88be394
 @dataclass(frozen=True)
 class Photo:
     "A phone photo of the print."
     def __call__(self, rng, size, cfg) -> Capture: return photo(rng, size, cfg)
 
+# %% ../../nbs/15_synth_augment.ipynb #91fed91c
 @dataclass(frozen=True)
 class Screen:
     "A phone photo of the page on a monitor."
     def __call__(self, rng, size, cfg) -> Capture: return screen(rng, size, cfg)
 
+# %% ../../nbs/15_synth_augment.ipynb #847c77c8
 @dataclass(frozen=True)
 class Either:
     "`first` with chance `p`, else `other`."
@@ -143,6 +151,7 @@ class Recipe:
     page_effects: tuple = ()
     capture: object = None
 
+# %% ../../nbs/15_synth_augment.ipynb #ead5dd32
 CRUMPLED = (Wrinkles(p='wrinkle_prob'), Creases(p='crease_prob', n=(1, 4)))   # optional on any handled print
 
 RECIPES = {
@@ -160,32 +169,46 @@ RECIPES = {
     '0012': Recipe(CRUMPLED + (Mould(colonies=(3, 16)),), Scan(bw=True)),
 }
 
+# %% ../../nbs/15_synth_augment.ipynb #5cc51e05
+def _check_inputs(img, labels: Labels, t: str):
+    "Raise `ValueError` for an unknown image type `t` or an image whose size is not that of `labels`."
+    if t not in RECIPES: raise ValueError(f"unknown image type {t!r}; expected one of {tuple(RECIPES)}")
+    if img.shape[:2] != as_size(labels.size): raise ValueError(f"image {img.shape[:2]} does not match labels {labels.size}")
+
+# %% ../../nbs/15_synth_augment.ipynb #15ea33be
+def _orient(pg: Page, rng, cfg: AugConfig, size):
+    "The page's own warps, then the optional mirror and quarter turn: (warps, canvas size after them)."
+    geo = pg.warps()
+    if rng.random() < cfg.flip_prob: geo.append(flip(size))
+    if rng.random() < cfg.rot90_prob:
+        w = rot90(int(rng.choice(cfg.rot90_k)), size); geo.append(w); size = w.out_size
+    return geo, size
+
+# %% ../../nbs/15_synth_augment.ipynb #a424b289
+def _remap(img, labels: Labels, page, holes, geo: list, size, border):
+    "(image, labels) through the composition of `geo` (cut by `holes`), or copies of `page` and `labels` if neither."
+    if geo or holes is not None:
+        warp = compose(*geo) if geo else identity(size)
+        if holes is not None: warp = warp.cut(holes)
+        return warp_image(page, warp, border), warp_labels(labels, warp)
+    out = page.copy() if page is img else page
+    return out, replace(labels, panels=[dict(p) for p in labels.panels])
+
 # %% ../../nbs/15_synth_augment.ipynb #7ddb0b56
 def augment(img, labels: Labels, image_type: str, rng, cfg: AugConfig = None):
     "Degrade a rendered page `img` (RGB uint8) into `image_type` by its recipe; returns the new image and its warped `labels`."
     cfg = cfg or AugConfig()
     rng = np.random.default_rng(rng)                      # a Generator is used as is; a seed makes one
     t = str(image_type)
-    if t not in RECIPES: raise ValueError(f"unknown image type {t!r}; expected one of {tuple(RECIPES)}")
-    if img.shape[:2] != as_size(labels.size): raise ValueError(f"image {img.shape[:2]} does not match labels {labels.size}")
-    recipe, size = RECIPES[t], as_size(labels.size)
+    _check_inputs(img, labels, t)
+    recipe = RECIPES[t]
     pg = Page(img)
     for step in recipe.page_effects: step(pg, rng, cfg)
-    geo = pg.warps()
-    if rng.random() < cfg.flip_prob: geo.append(flip(size))
-    if rng.random() < cfg.rot90_prob:
-        w = rot90(int(rng.choice(cfg.rot90_k)), size); geo.append(w); size = w.out_size
+    geo, size = _orient(pg, rng, cfg, as_size(labels.size))
     cap = recipe.capture(rng, size, cfg) if recipe.capture is not None else Capture()
-    geo += cap.warps
     page, holes = pg.result()
     if cap.prepare is not None: page = cap.prepare(page)
-    if geo or holes is not None:
-        warp = compose(*geo) if geo else identity(size)
-        if holes is not None: warp = warp.cut(holes)
-        out, lab = warp_image(page, warp, cap.border), warp_labels(labels, warp)
-    else:
-        out = page.copy() if page is img else page
-        lab = replace(labels, panels=[dict(p) for p in labels.panels])
+    out, lab = _remap(img, labels, page, holes, geo + cap.warps, size, cap.border)
     if cap.finish is not None: out = cap.finish(out)
     lab.image_type = t
     return out, lab

@@ -19,25 +19,52 @@ from ..paper import Paper
 from .render import PIXEL_CENTER, TYPES, Labels, Style, load_labels, render
 
 # %% auto #0
-__all__ = ['trace_mask', 'seeds', 'make_id', 'make_print', 'synth_image', 'BuildReport', 'build', 'gallery']
+__all__ = ['seeds', 'make_id', 'make_print', 'synth_image', 'trace_mask', 'BuildReport', 'build', 'gallery']
 
-# %% ../../nbs/16_synth_build.ipynb #c572fb87
-def trace_mask(labels: Labels, kind: str = 'thin', scale: int = 1, frame: str = 'image', panels=None) -> np.ndarray:
-    "float32 mask of the traces: `kind` 'thin' or 'sparse', `scale` 1 or 2, `frame` 'image' or 'page'."
-    if kind not in ('thin', 'sparse'): raise ValueError(f"kind must be 'thin' or 'sparse', not {kind!r}")
-    if kind == 'sparse' and frame != 'page': raise ValueError("sparse masks are defined on the canonical page (frame='page')")
-    H, W = labels.size if frame == 'image' else labels.paper['page_size']
-    kx, ky = ('x', 'y') if frame == 'image' else ('page_x', 'page_y')
-    sel = [p for i, p in enumerate(labels.panels) if panels is None or i in panels]
-    out = np.zeros((H * scale, W * scale), np.float32)
-    if kind == 'thin':
-        canvas = np.zeros(out.shape, np.uint8)
-        for p in sel:
-            ok = np.isfinite(p[ky])
-            if ok.sum() < 2: continue
-            pts = np.round(np.stack([p[kx][ok], p[ky][ok]], 1) * scale * 16).astype(np.int32)
-            cv2.polylines(canvas, [pts], False, 255, 1, cv2.LINE_AA, 4)
-        return canvas.astype(np.float32) / 255
+# %% ../../nbs/16_synth_build.ipynb #5288530f
+def seeds(seed: int, *key) -> np.random.Generator:
+    "An independent generator for `key` (e.g. record index, variant, type) under the run's `seed`."
+    return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *[int(k) for k in key]]))
+
+# %% ../../nbs/16_synth_build.ipynb #38d17727
+def make_id(seed: int, index: int, variant: int) -> str:
+    "A 9-10 digit record id, a pure function of (seed, source index, variant)."
+    return str(int(seeds(seed, index, variant, 7).integers(10**8, 4 * 10**9)))
+
+# %% ../../nbs/16_synth_build.ipynb #6500c8b2
+def make_print(rec: Record, rng, fs=None, paper: Paper = None, header: bool = True, id: str = None):
+    "(drawn record, style) of one print of `rec` (as record `id`): rate drawn from the competition's unless `fs`, style from `rng`."
+    paper = paper or Paper()
+    fs = int(fs or rng.choice(FS_VALUES))
+    cut = rec.resample(fs, paper.layout).windowed(paper.layout)
+    rid = rec.id if id is None else str(id)
+    drawn = Record(rid, fs, {l: np.round(x, 3) for l, x in cut.leads.items()}, cut.starts, cut.sig_len)
+    age, sex = int(rng.integers(18, 95)), rng.choice(['M', 'F'])
+    style = Style.sample(rng, header_text=f'ID: {rid}   {age} yrs   {sex}   {paper.mm_per_s:g}mm/s {paper.mm_per_mv:g}mm/mV' if header else '')
+    return drawn, style
+
+# %% ../../nbs/16_synth_build.ipynb #746b629e
+def synth_image(drawn: Record, style: Style, image_type: str, rng, paper: Paper = None, aug_cfg=None):
+    "Render `drawn` in `style` and augment it as `image_type`: (RGB uint8 image, Labels)."
+    if image_type not in TYPES: raise UserError(f"unknown image type {image_type} (one of {', '.join(TYPES)})")
+    from ecgkit.synth.augment import augment
+    img, lab = render(drawn, paper or Paper(), style)
+    return augment(img, lab, image_type, rng, aug_cfg)          # 0001: unchanged but for the 90° turns/flips of `aug_cfg`
+
+# %% ../../nbs/16_synth_build.ipynb #33e39ebd
+def _thin_mask(sel, kx: str, ky: str, shape, scale: int) -> np.ndarray:
+    "Every panel of `sel` (points `kx`, `ky`, × `scale`) as a 1 px anti-aliased polyline: float32 in [0, 1] of `shape`."
+    canvas = np.zeros(shape, np.uint8)
+    for p in sel:
+        ok = np.isfinite(p[ky])
+        if ok.sum() < 2: continue
+        pts = np.round(np.stack([p[kx][ok], p[ky][ok]], 1) * scale * 16).astype(np.int32)
+        cv2.polylines(canvas, [pts], False, 255, 1, cv2.LINE_AA, 4)
+    return canvas.astype(np.float32) / 255
+
+# %% ../../nbs/16_synth_build.ipynb #cc61a326
+def _sparse_mask(sel, kx: str, ky: str, out: np.ndarray, scale: int) -> np.ndarray:
+    "Into `out` (and returned): per column of each panel of `sel`, weights 1 − f and f on the rows around the trace."
     for p in sel:
         x, y = p[kx] * scale, p[ky] * scale
         ok = np.isfinite(y); x, y = x[ok], y[ok]
@@ -51,32 +78,17 @@ def trace_mask(labels: Labels, kind: str = 'thin', scale: int = 1, frame: str = 
             np.maximum.at(out, (r[ok], cols[ok]), w[ok])
     return out
 
-# %% ../../nbs/16_synth_build.ipynb #5288530f
-def seeds(seed: int, *key) -> np.random.Generator:
-    "An independent generator for `key` (e.g. record index, variant, type) under the run's `seed`."
-    return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *[int(k) for k in key]]))
-
-def make_id(seed: int, index: int, variant: int) -> str:
-    "A 9-10 digit record id, a pure function of (seed, source index, variant)."
-    return str(int(seeds(seed, index, variant, 7).integers(10**8, 4 * 10**9)))
-
-def make_print(rec: Record, rng, fs=None, paper: Paper = None, header: bool = True, id: str = None):
-    "(drawn record, style) of one print of `rec` (as record `id`): rate drawn from the competition's unless `fs`, style from `rng`."
-    paper = paper or Paper()
-    fs = int(fs or rng.choice(FS_VALUES))
-    cut = rec.resample(fs, paper.layout).windowed(paper.layout)
-    rid = rec.id if id is None else str(id)
-    drawn = Record(rid, fs, {l: np.round(x, 3) for l, x in cut.leads.items()}, cut.starts, cut.sig_len)
-    age, sex = int(rng.integers(18, 95)), rng.choice(['M', 'F'])
-    style = Style.sample(rng, header_text=f'ID: {rid}   {age} yrs   {sex}   {paper.mm_per_s:g}mm/s {paper.mm_per_mv:g}mm/mV' if header else '')
-    return drawn, style
-
-def synth_image(drawn: Record, style: Style, image_type: str, rng, paper: Paper = None, aug_cfg=None):
-    "Render `drawn` in `style` and augment it as `image_type`: (RGB uint8 image, Labels)."
-    if image_type not in TYPES: raise UserError(f"unknown image type {image_type} (one of {', '.join(TYPES)})")
-    from ecgkit.synth.augment import augment
-    img, lab = render(drawn, paper or Paper(), style)
-    return augment(img, lab, image_type, rng, aug_cfg)          # 0001: unchanged but for the 90° turns/flips of `aug_cfg`
+# %% ../../nbs/16_synth_build.ipynb #c572fb87
+def trace_mask(labels: Labels, kind: str = 'thin', scale: int = 1, frame: str = 'image', panels=None) -> np.ndarray:
+    "float32 mask of the traces: `kind` 'thin' or 'sparse', `scale` 1 or 2, `frame` 'image' or 'page'."
+    if kind not in ('thin', 'sparse'): raise ValueError(f"kind must be 'thin' or 'sparse', not {kind!r}")
+    if kind == 'sparse' and frame != 'page': raise ValueError("sparse masks are defined on the canonical page (frame='page')")
+    H, W = labels.size if frame == 'image' else labels.paper['page_size']
+    kx, ky = ('x', 'y') if frame == 'image' else ('page_x', 'page_y')
+    sel = [p for i, p in enumerate(labels.panels) if panels is None or i in panels]
+    out = np.zeros((H * scale, W * scale), np.float32)
+    if kind == 'thin': return _thin_mask(sel, kx, ky, out.shape, scale)
+    return _sparse_mask(sel, kx, ky, out, scale)
 
 # %% ../../nbs/16_synth_build.ipynb #deb02131
 @dataclass
@@ -93,12 +105,27 @@ class BuildReport:
         if self.failed: s += f"; {len(self.failed)} bad record(s) skipped: " + ', '.join(n for n, _ in self.failed[:5])
         return s
 
+# %% ../../nbs/16_synth_build.ipynb #49cde7ca
+def _todo(folder: Path, rid: str, types) -> list:
+    "The `types` of record `rid` not yet in `folder` (image and labels), after sweeping a killed run's temp files."
+    for stale in folder.glob('.*.tmp'): stale.unlink(missing_ok=True)     # left by a killed run
+    return [t for t in types if not (image_path(folder.parent, rid, t).is_file() and (folder/f'{rid}-{t}.labels.npz').is_file())]
+
+# %% ../../nbs/16_synth_build.ipynb #131e5ee2
+def _save_image(folder: Path, rid: str, t: str, img, lab: Labels):
+    "Write `img` as `{rid}-{t}.png` and `lab` as `{rid}-{t}.labels.npz` in `folder`, each atomically."
+    with atomic_path(folder/f'{rid}-{t}.png') as tmp:
+        ok, buf = cv2.imencode('.png', np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        tmp.write_bytes(buf.tobytes())
+    with atomic_path(folder/f'{rid}-{t}.labels.npz') as tmp:
+        with open(tmp, 'wb') as f: lab.save(f)
+
+# %% ../../nbs/16_synth_build.ipynb #ba541aab
 def _job(source, i, variant, types, seed, out, fs, paper, aug_cfg):
     "Make every image of (record i, variant); returns (id, fs, written, skipped, error)."
     rid = make_id(seed, i, variant)
     folder = Path(out)/'train'/rid
-    for stale in folder.glob('.*.tmp'): stale.unlink(missing_ok=True)     # left by a killed run
-    todo = [t for t in types if not (image_path(folder.parent, rid, t).is_file() and (folder/f'{rid}-{t}.labels.npz').is_file())]
+    todo = _todo(folder, rid, types)
     try: rec = source[i]
     except UserError as e: return rid, None, 0, 0, (getattr(source, 'names', [str(i)] * (i + 1))[i], str(e))
     drawn, style = make_print(rec, seeds(seed, i, variant), fs, paper, id=rid)
@@ -107,23 +134,13 @@ def _job(source, i, variant, types, seed, out, fs, paper, aug_cfg):
         with atomic_path(folder/f'{rid}.csv') as tmp: drawn.to_frame().to_csv(tmp, index=False, float_format='%.3f')
     for t in todo:
         img, lab = synth_image(drawn, style, t, seeds(seed, i, variant, TYPES.index(t)), paper, aug_cfg)
-        with atomic_path(folder/f'{rid}-{t}.png') as tmp:
-            ok, buf = cv2.imencode('.png', np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 3])
-            tmp.write_bytes(buf.tobytes())
-        with atomic_path(folder/f'{rid}-{t}.labels.npz') as tmp:
-            with open(tmp, 'wb') as f: lab.save(f)
+        _save_image(folder, rid, t, img, lab)
     return rid, drawn.fs, len(todo), len(types) - len(todo), None
 
-def build(source, out, types=('0001',), per_record: int = 1, seed: int = 0, workers: int = 1, fs=None,
-          paper: Paper = None, aug_cfg=None, show_progress: bool = True) -> BuildReport:
-    "Synthesize `per_record` variants × `types` images of every record of `source` into `out` (train layout)."
-    bad = [t for t in types if t not in TYPES]
-    if bad: raise UserError(f"unknown image type(s) {', '.join(bad)} (known: {', '.join(TYPES)})")
-    out = Path(out); (out/'train').mkdir(parents=True, exist_ok=True)
-    for stale in out.glob('.train.csv.*.tmp'): stale.unlink(missing_ok=True)
-    jobs = [(i, v) for i in range(len(source)) for v in range(per_record)]
-    rep, rows = BuildReport(out), {}
-    args = lambda i, v: (source, i, v, tuple(types), seed, str(out), fs, paper, aug_cfg)
+# %% ../../nbs/16_synth_build.ipynb #c4d7bfc6
+def _run_jobs(jobs, args, workers: int, rep: BuildReport, show_progress: bool) -> dict:
+    "Run `_job(*args(i, v))` for every (i, v) of `jobs` (in `workers` processes if > 1), tallied into `rep`; {id: fs}."
+    rows = {}
     if workers <= 1: results = (_job(*args(i, v)) for i, v in jobs)
     else:
         pool = ProcessPoolExecutor(workers)
@@ -136,12 +153,31 @@ def build(source, out, types=('0001',), per_record: int = 1, seed: int = 0, work
             rows[rid] = rfs; rep.written += w; rep.skipped += s
     finally:
         if workers > 1: pool.shutdown(cancel_futures=True)
+    return rows
+
+# %% ../../nbs/16_synth_build.ipynb #73cf7ad8
+def _write_table(out: Path, rows: dict) -> list:
+    "Merge `rows` ({id: fs}) into `out/train.csv` (id, fs, sig_len), atomically; returns the ids, sorted."
     old = pd.read_csv(out/'train.csv', dtype={'id': str}) if (out/'train.csv').is_file() else None
     table = pd.DataFrame({'id': list(rows), 'fs': list(rows.values())})
     if old is not None: table = pd.concat([old[['id', 'fs']], table]).drop_duplicates('id', keep='last')
     table = table.sort_values('id').assign(sig_len=lambda d: 10 * d['fs'])
     with atomic_path(out/'train.csv') as tmp: table.to_csv(tmp, index=False)
-    rep.ids = table['id'].tolist()
+    return table['id'].tolist()
+
+# %% ../../nbs/16_synth_build.ipynb #111e1f40
+def build(source, out, types=('0001',), per_record: int = 1, seed: int = 0, workers: int = 1, fs=None,
+          paper: Paper = None, aug_cfg=None, show_progress: bool = True) -> BuildReport:
+    "Synthesize `per_record` variants × `types` images of every record of `source` into `out` (train layout)."
+    bad = [t for t in types if t not in TYPES]
+    if bad: raise UserError(f"unknown image type(s) {', '.join(bad)} (known: {', '.join(TYPES)})")
+    out = Path(out); (out/'train').mkdir(parents=True, exist_ok=True)
+    for stale in out.glob('.train.csv.*.tmp'): stale.unlink(missing_ok=True)
+    jobs = [(i, v) for i in range(len(source)) for v in range(per_record)]
+    rep = BuildReport(out)
+    args = lambda i, v: (source, i, v, tuple(types), seed, str(out), fs, paper, aug_cfg)
+    rows = _run_jobs(jobs, args, workers, rep, show_progress)
+    rep.ids = _write_table(out, rows)
     return rep
 
 # %% ../../nbs/16_synth_build.ipynb #40c11b1a
@@ -150,6 +186,31 @@ def _default_devset():
     p = Path(ecgkit.__file__).resolve().parent.parent.parent/'shared'/'data'/'devset'
     return p if (p/'train.csv').is_file() else None
 
+# %% ../../nbs/16_synth_build.ipynb #f31079bc
+def _shrink(im, scale: float) -> np.ndarray: return cv2.resize(im, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+# %% ../../nbs/16_synth_build.ipynb #418632d6
+def _overlay(ax, img, lab: Labels, t: str, scale: float):
+    "Show `img` shrunk by `scale` on `ax`, its labels overlaid: traces in colour, marker boxes, every 7th grid crossing."
+    ax.imshow(_shrink(img, scale)); ax.set_title(f'ecgkit {t} (labels overlaid)', fontsize=9)
+    for k, p in enumerate(lab.panels):
+        ax.plot(p['x'][::8] * scale, p['y'][::8] * scale, lw=0.6, color=f'C{k % 10}')
+    for m in lab.markers:
+        c = m[1:].reshape(4, 2) * scale
+        ax.plot(np.r_[c[:, 0], c[0, 0]], np.r_[c[:, 1], c[0, 1]], lw=0.6, color='lime')
+    g = lab.grid[::7]
+    ax.plot(g[:, 0] * scale, g[:, 1] * scale, '.', ms=1, color='cyan')
+    ax.set_xlim(0, img.shape[1] * scale); ax.set_ylim(img.shape[0] * scale, 0)
+
+# %% ../../nbs/16_synth_build.ipynb #39c510b0
+def _devset_panel(ax, kit, t: str, scale: float):
+    "Show on `ax` the first image of type `t` in `kit` (a `find_images` table, or None), shrunk by `scale`, or say there is none."
+    hit = kit[kit['type'] == t] if kit is not None else []
+    if len(hit):
+        ax.imshow(_shrink(cv2.imread(str(hit['path'].iloc[0]))[..., ::-1], scale)); ax.set_title(f'devset {t} ({hit["id"].iloc[0]})', fontsize=9)
+    else: ax.text(0.5, 0.5, f'no devset image of type {t}', ha='center', va='center')
+
+# %% ../../nbs/16_synth_build.ipynb #a86d09c6
 def gallery(out, devset=None, seed: int = 0, types=TYPES, record: Record = None, scale: float = 0.25) -> Path:
     "Write a PNG of every type in `types` (with labels overlaid) beside devset images of the same type."
     from matplotlib.figure import Figure
@@ -160,22 +221,10 @@ def gallery(out, devset=None, seed: int = 0, types=TYPES, record: Record = None,
     kit = find_images(Path(devset)/'train') if devset else None
     fig = Figure(figsize=(11, 4.3 * len(types)))
     axes = fig.subplots(len(types), 2, squeeze=False)
-    small = lambda im: cv2.resize(im, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     for (a, b), t in zip(axes, types):
         img, lab = synth_image(drawn, style, t, seeds(seed, 0, 0, TYPES.index(t)))
-        a.imshow(small(img)); a.set_title(f'ecgkit {t} (labels overlaid)', fontsize=9)
-        for k, p in enumerate(lab.panels):
-            a.plot(p['x'][::8] * scale, p['y'][::8] * scale, lw=0.6, color=f'C{k % 10}')
-        for m in lab.markers:
-            c = m[1:].reshape(4, 2) * scale
-            a.plot(np.r_[c[:, 0], c[0, 0]], np.r_[c[:, 1], c[0, 1]], lw=0.6, color='lime')
-        g = lab.grid[::7]
-        a.plot(g[:, 0] * scale, g[:, 1] * scale, '.', ms=1, color='cyan')
-        a.set_xlim(0, img.shape[1] * scale); a.set_ylim(img.shape[0] * scale, 0)
-        hit = kit[kit['type'] == t] if kit is not None else []
-        if len(hit):
-            b.imshow(small(cv2.imread(str(hit['path'].iloc[0]))[..., ::-1])); b.set_title(f'devset {t} ({hit["id"].iloc[0]})', fontsize=9)
-        else: b.text(0.5, 0.5, f'no devset image of type {t}', ha='center', va='center')
+        _overlay(a, img, lab, t, scale)
+        _devset_panel(b, kit, t, scale)
         for ax in (a, b): ax.axis('off')
     fig.tight_layout()
     out = Path(out)

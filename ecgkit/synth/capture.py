@@ -25,39 +25,65 @@ class Capture:
     finish: object = None                      # photometric part, applied to the warped image (None: nothing)
     prepare: object = None                     # applied to the painted page before the warp (None: nothing)
 
-# %% ../../nbs/14_synth_capture.ipynb #5c80c86d
-def scan(rng, size, cfg, bw: bool, max_rot: float) -> Capture:
-    "A flatbed scan of a page of `size`: turned by ≤ `max_rot`°, tinted (or greyscale if `bw`), blurred, noisy, JPEG."
+# %% ../../nbs/14_synth_capture.ipynb #0a673d20
+def _scan_geometry(rng, size, cfg, max_rot: float):
+    "The scanner's (warp, border): turned by ≤ `max_rot`°, scaled and shifted a little; black corners or a light lid."
     H, W = size
     warp = rotation(rng.uniform(-max_rot, max_rot), size, scale=rng.uniform(0.99, 1.01),
                     shift=tuple(rng.uniform(-0.01, 0.01, 2) * (W, H)))
     lid = rng.random() >= cfg.scan_black_prob
     border = tuple(float(v) for v in rng.uniform(205, 250) * rng.uniform(0.97, 1.0, 3)) if lid else (0, 0, 0)
+    return warp, border
+
+# %% ../../nbs/14_synth_capture.ipynb #554ccfe9
+def _scan_tone(rng, cfg):
+    "(gain per channel, gamma, blur σ) of a scan: a tint from `cfg.scan_kelvin`/`scan_tint`, exposure, gamma, blur."
     tint = 1 - rng.uniform(*cfg.scan_tint) * (1 - kelvin_rgb(rng.uniform(*cfg.scan_kelvin)))
     gain = tint * rng.uniform(0.85, 1.05)
     gamma = rng.uniform(0.85, 1.25)
     blur = rng.uniform(*cfg.scan_blur)
-    if bw:
-        thresh = rng.random() < cfg.bw_threshold_prob
-        centre, width = rng.uniform(0.35, 0.65), rng.uniform(0.04, 0.12)
-        white, black = rng.uniform(180, 255), rng.uniform(0, 25)
-        noise = rng.uniform(*cfg.bw_noise)
-        q = int(rng.integers(cfg.scan_jpeg[0], cfg.scan_jpeg[1] + 1)) if rng.random() < 0.5 else None
-        def finish(img):
-            g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-            v = np.arange(256) / 255 * gain.mean()
-            v = np.clip(v, 0, 1) ** gamma
-            if thresh: v = 0.25 * v + 0.75 / (1 + np.exp(-(v - centre) / width))
-            g = cv2.LUT(g, np.clip(np.round(black + v * (white - black)), 0, 255).astype(np.uint8))
-            g = add_noise(gauss_blur(g, blur * 0.7), rng, noise)
-            if q: g = jpeg(g, q)
-            return cv2.cvtColor(g, cv2.COLOR_GRAY2RGB)
-    else:
-        noise = rng.uniform(0, 2) if rng.random() < 0.5 else 0.0
-        q = int(rng.integers(cfg.scan_jpeg[0], cfg.scan_jpeg[1] + 1))
-        def finish(img):
-            img = add_noise(gauss_blur(apply_lut(img, tone_curve(gain, gamma)), blur), rng, noise)
-            return jpeg(img, q)
+    return gain, gamma, blur
+
+# %% ../../nbs/14_synth_capture.ipynb #97d02d51
+def _bw_lut(gain, gamma, thresh: bool, centre, width, white, black) -> np.ndarray:
+    "The 256-entry uint8 grey-level curve of a greyscale scan (a steep sigmoid around `centre` if `thresh`)."
+    v = np.arange(256) / 255 * gain.mean()
+    v = np.clip(v, 0, 1) ** gamma
+    if thresh: v = 0.25 * v + 0.75 / (1 + np.exp(-(v - centre) / width))
+    return np.clip(np.round(black + v * (white - black)), 0, 255).astype(np.uint8)
+
+# %% ../../nbs/14_synth_capture.ipynb #033333b3
+def _bw_finish(rng, cfg, gain, gamma, blur):
+    "The finish of a greyscale scan: grey curve (`_bw_lut`), blur, noise, maybe JPEG; three equal channels out."
+    thresh = rng.random() < cfg.bw_threshold_prob
+    centre, width = rng.uniform(0.35, 0.65), rng.uniform(0.04, 0.12)
+    white, black = rng.uniform(180, 255), rng.uniform(0, 25)
+    noise = rng.uniform(*cfg.bw_noise)
+    q = int(rng.integers(cfg.scan_jpeg[0], cfg.scan_jpeg[1] + 1)) if rng.random() < 0.5 else None
+    def finish(img):
+        g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        g = cv2.LUT(g, _bw_lut(gain, gamma, thresh, centre, width, white, black))
+        g = add_noise(gauss_blur(g, blur * 0.7), rng, noise)
+        if q: g = jpeg(g, q)
+        return cv2.cvtColor(g, cv2.COLOR_GRAY2RGB)
+    return finish
+
+# %% ../../nbs/14_synth_capture.ipynb #3a3495cf
+def _colour_finish(rng, cfg, gain, gamma, blur):
+    "The finish of a colour scan: tone curve, blur, (half the time) noise, JPEG."
+    noise = rng.uniform(0, 2) if rng.random() < 0.5 else 0.0
+    q = int(rng.integers(cfg.scan_jpeg[0], cfg.scan_jpeg[1] + 1))
+    def finish(img):
+        img = add_noise(gauss_blur(apply_lut(img, tone_curve(gain, gamma)), blur), rng, noise)
+        return jpeg(img, q)
+    return finish
+
+# %% ../../nbs/14_synth_capture.ipynb #5c80c86d
+def scan(rng, size, cfg, bw: bool, max_rot: float) -> Capture:
+    "A flatbed scan of a page of `size`: turned by ≤ `max_rot`°, tinted (or greyscale if `bw`), blurred, noisy, JPEG."
+    warp, border = _scan_geometry(rng, size, cfg, max_rot)
+    gain, gamma, blur = _scan_tone(rng, cfg)
+    finish = (_bw_finish if bw else _colour_finish)(rng, cfg, gain, gamma, blur)
     return Capture([warp], border, finish)
 
 # %% ../../nbs/14_synth_capture.ipynb #b97c592b
@@ -74,6 +100,7 @@ def table(rng, size) -> np.ndarray:
     t = np.clip(base[None, None] * (slow * grain)[..., None], 0, 255).astype(np.uint8)
     return cv2.resize(t, (W, H), interpolation=cv2.INTER_LINEAR)
 
+# %% ../../nbs/14_synth_capture.ipynb #85c399b2
 def camera_geometry(rng, size, cfg, scale_rng):
     "The page placed smaller in the frame, maybe curled, seen in perspective, through a lens."
     H, W = size
@@ -90,6 +117,7 @@ def camera_geometry(rng, size, cfg, scale_rng):
     ws.append(lens(size, rng.uniform(-cfg.lens_k1, cfg.lens_k1)))
     return ws
 
+# %% ../../nbs/14_synth_capture.ipynb #a454d1bd
 def _unit_lattice(size, f: int = 8):
     "Coordinates in [0, 1] of a 1/`f` lattice over an image of `size` (for smooth light fields)."
     H, W = size
@@ -97,23 +125,32 @@ def _unit_lattice(size, f: int = 8):
     X, Y = np.meshgrid(np.linspace(0, 1, w, dtype=np.float32), np.linspace(0, 1, h, dtype=np.float32))
     return X, Y
 
+# %% ../../nbs/14_synth_capture.ipynb #7d769439
+def _photo_light(rng, X, Y):
+    "Gain field of uneven light on the lattice `X`, `Y`: a slope in a drawn direction, then a vignette."
+    a = rng.uniform(0, 2 * np.pi)
+    t = X * float(np.cos(a)) + Y * float(np.sin(a)); t = (t - t.min()) / (t.max() - t.min() + 1e-9)
+    g0, g1 = rng.uniform(0.7, 0.9), rng.uniform(0.98, 1.08)
+    gain = g0 + (g1 - g0) * t
+    cx, cy = rng.uniform(0.3, 0.7, 2)
+    return gain * (1 - rng.uniform(0.05, 0.3) * ((X - cx) ** 2 + (Y - cy) ** 2) / 0.5)
+
+# %% ../../nbs/14_synth_capture.ipynb #db51bb22
+def _shadow(rng, X, Y):
+    "Gain factor of a soft shadow on the lattice `X`, `Y`: a drawn edge through (x0, y0), darkening one side."
+    b = rng.uniform(0, 2 * np.pi)
+    x0, y0 = rng.uniform(0.2, 0.8, 2)
+    d = (X - x0) * float(np.cos(b)) + (Y - y0) * float(np.sin(b)) + 0.15 * smooth_noise(rng, X.shape, 40)
+    return 1 - rng.uniform(0.15, 0.45) / (1 + np.exp(-d / rng.uniform(0.01, 0.06)))
+
 # %% ../../nbs/14_synth_capture.ipynb #90fb6c27
 def photo(rng, size, cfg) -> Capture:
     "A phone photo of the print on a table: camera geometry, uneven light, maybe a shadow, colour cast, blur, noise, JPEG."
     ws = camera_geometry(rng, size, cfg, cfg.photo_scale)
     bg = table(rng, size)
     X, Y = _unit_lattice(size)
-    a = rng.uniform(0, 2 * np.pi)
-    t = X * float(np.cos(a)) + Y * float(np.sin(a)); t = (t - t.min()) / (t.max() - t.min() + 1e-9)
-    g0, g1 = rng.uniform(0.7, 0.9), rng.uniform(0.98, 1.08)
-    gain = g0 + (g1 - g0) * t
-    cx, cy = rng.uniform(0.3, 0.7, 2)
-    gain = gain * (1 - rng.uniform(0.05, 0.3) * ((X - cx) ** 2 + (Y - cy) ** 2) / 0.5)
-    if rng.random() < cfg.shadow_prob:                                 # a soft-edged shadow (hand, phone) from one side
-        b = rng.uniform(0, 2 * np.pi)
-        x0, y0 = rng.uniform(0.2, 0.8, 2)
-        d = (X - x0) * float(np.cos(b)) + (Y - y0) * float(np.sin(b)) + 0.15 * smooth_noise(rng, X.shape, 40)
-        gain = gain * (1 - rng.uniform(0.15, 0.45) / (1 + np.exp(-d / rng.uniform(0.01, 0.06))))
+    gain = _photo_light(rng, X, Y)
+    if rng.random() < cfg.shadow_prob: gain = gain * _shadow(rng, X, Y)   # a soft-edged shadow (hand, phone) from one side
     cast = 1 - rng.uniform(0.1, 0.5) * (1 - kelvin_rgb(rng.uniform(3000, 9000)))
     gain = gain[..., None] * cast[None, None]
     blur, noise = rng.uniform(*cfg.photo_blur), rng.uniform(*cfg.photo_noise)
@@ -123,14 +160,10 @@ def photo(rng, size, cfg) -> Capture:
         return jpeg(add_noise(gauss_blur(img, blur), rng, noise), q)
     return Capture(ws, bg, finish)
 
-# %% ../../nbs/14_synth_capture.ipynb #21df8e11
-def screen(rng, size, cfg) -> Capture:
-    "A phone photo of the page on a monitor: pixel grid and tone (`prepare`), moiré, cast, glare, blur, noise, JPEG."
-    ws = camera_geometry(rng, size, cfg, (0.8, 0.95))
+# %% ../../nbs/14_synth_capture.ipynb #5473b09c
+def _moire(rng, size, cfg, f: int = 2):
+    "(X, Y, gain): a 1/`f` lattice in pixel coordinates and the moiré fringes on it (1–2 curved beat patterns)."
     H, W = size
-    dark = rng.uniform(5, 45)
-    bg = np.clip(table(rng, size).astype(np.float32) * (dark / 128), 0, 255).astype(np.uint8)
-    f = 2
     h, w = -(-H // f), -(-W // f)
     X, Y = np.meshgrid(np.arange(w, dtype=np.float32) * f, np.arange(h, dtype=np.float32) * f)
     gain = np.ones((h, w), np.float32)
@@ -139,13 +172,32 @@ def screen(rng, size, cfg) -> Capture:
         k = rng.uniform(-1, 1) * 3e-6
         ph = (X * float(np.cos(a)) + Y * float(np.sin(a))) * float(2 * np.pi / period) + float(k) * ((X - W / 2) ** 2 - (Y - H / 2) ** 2)
         gain *= 1 + rng.uniform(*cfg.moire_amp) * np.cos(ph)
+    return X, Y, gain
+
+# %% ../../nbs/14_synth_capture.ipynb #9a60f552
+def _screen_cast(rng) -> np.ndarray:
+    "Per-channel gain of a monitor's colour cast: bluish (a cold white point) or greenish."
     k_cast = rng.uniform(0.2, 0.7)                                       # bluish (cold white point) or greenish
-    cast = 1 - k_cast * (1 - (kelvin_rgb(rng.uniform(6500, 13000)) if rng.random() < 0.7 else np.array([0.8, 1.0, 0.85], np.float32)))
-    gain = gain[..., None] * cast[None, None].astype(np.float32)
+    return 1 - k_cast * (1 - (kelvin_rgb(rng.uniform(6500, 13000)) if rng.random() < 0.7 else np.array([0.8, 1.0, 0.85], np.float32)))
+
+# %% ../../nbs/14_synth_capture.ipynb #8ef73b60
+def _glare(rng, size, cfg, X, Y) -> np.ndarray:
+    "Additive glare (grey levels, float32) on every 4th point of the lattice `X`, `Y`: a Gaussian spot."
+    H, W = size
     gx, gy = rng.uniform(0.15, 0.85) * W, rng.uniform(0.15, 0.85) * H
     sx, sy = rng.uniform(0.05, 0.2) * W, rng.uniform(0.05, 0.2) * H
     Xs, Ys = X[::4, ::4], Y[::4, ::4]
-    glare = (rng.uniform(*cfg.glare_amp) * np.exp(-0.5 * (((Xs - gx) / sx) ** 2 + ((Ys - gy) / sy) ** 2))).astype(np.float32)
+    return (rng.uniform(*cfg.glare_amp) * np.exp(-0.5 * (((Xs - gx) / sx) ** 2 + ((Ys - gy) / sy) ** 2))).astype(np.float32)
+
+# %% ../../nbs/14_synth_capture.ipynb #21df8e11
+def screen(rng, size, cfg) -> Capture:
+    "A phone photo of the page on a monitor: pixel grid and tone (`prepare`), moiré, cast, glare, blur, noise, JPEG."
+    ws = camera_geometry(rng, size, cfg, (0.8, 0.95))
+    dark = rng.uniform(5, 45)
+    bg = np.clip(table(rng, size).astype(np.float32) * (dark / 128), 0, 255).astype(np.uint8)
+    X, Y, gain = _moire(rng, size, cfg)
+    gain = gain[..., None] * _screen_cast(rng)[None, None].astype(np.float32)
+    glare = _glare(rng, size, cfg, X, Y)
     black, gamma = rng.uniform(10, 50), rng.uniform(0.8, 1.2)
     pitch, amp = rng.uniform(2.2, 4.5), rng.uniform(0.15, 0.4)
     blur, noise = rng.uniform(0.6, 1.5), rng.uniform(2, 8)
