@@ -41,6 +41,7 @@ def learner_state(L) -> dict:
         losses=list(L.losses), nan_events=plain(L.nan_events),
         callbacks={cb.key: plain(cb.state_dict()) for cb in L.cbs})
 
+# %% ../../nbs/33_train_checkpoint.ipynb #1f5384c3
 def restore_learner(L, ck: dict):
     "Put a `learner_state` back into the Learner `L`."
     L.model.load_state_dict(ck['model'])
@@ -67,6 +68,7 @@ def _write_ckpt(d: Path, name: str, data: bytes):
         Path(tmp).write_bytes(data)
         if name == 'latest.pt' and path.exists(): os.replace(path, d/'latest.prev.pt')
 
+# %% ../../nbs/33_train_checkpoint.ipynb #21d55b0b
 def save_checkpoint(L, names=('latest.pt',)) -> Path | None:
     "Save `L`'s state under each of `names` in its checkpoint folder (None, and nothing written, without a run folder)."
     d = L.ckpt_dir
@@ -79,14 +81,32 @@ def save_checkpoint(L, names=('latest.pt',)) -> Path | None:
     L.last_save_s = time.monotonic() - t0
     return d/names[0]
 
+# %% ../../nbs/33_train_checkpoint.ipynb #e692896b
+def _resume_candidates(d: Path) -> list:
+    "The checkpoint files in `d` a resume falls back on when `latest.pt` is unreadable."
+    return [p for p in [d/'latest.prev.pt', d/'final.pt', d/'best.pt', *d.glob('epoch_*.pt')] if p.is_file()] \
+        if d.is_dir() else []
+
+# %% ../../nbs/33_train_checkpoint.ipynb #146ca254
+def _furthest_checkpoint(paths, bad: list):
+    "(position, checkpoint, path) of the readable checkpoint in `paths` furthest into training (None if none); notes the unreadable ones in `bad`."
+    best = None
+    for p in paths:
+        try: ck = load_checkpoint(p)
+        except Exception as e:
+            bad.append(f'{p.name} unreadable ({type(e).__name__})'); continue
+        pos = (int(ck['epoch']), int(ck['iter']), int(ck['step']))
+        if best is None or pos > best[0]: best = (pos, ck, p)
+        del ck
+    return best
+
 # %% ../../nbs/33_train_checkpoint.ipynb #94cd93f4
 def find_checkpoint(L):
     "(checkpoint, path) for `L` to resume from, or None when its folder has none."
     d = L.ckpt_dir
     if d is None: raise UserError("fit(resume=True) needs the Learner's run_dir (where the checkpoints are)")
     latest = d/'latest.pt'
-    others = [p for p in [d/'latest.prev.pt', d/'final.pt', d/'best.pt', *d.glob('epoch_*.pt')] if p.is_file()] \
-        if d.is_dir() else []
+    others = _resume_candidates(d)
     if not latest.is_file() and not others:
         L.log(f'no checkpoint in {d}: starting fresh'); return None
     bad = []
@@ -94,14 +114,7 @@ def find_checkpoint(L):
         try: return load_checkpoint(latest), latest
         except Exception as e: bad.append(f'{latest.name} unreadable ({type(e).__name__}: {str(e)[:120]})')
     else: bad.append(f'{latest.name} missing')
-    best = None
-    for p in others:
-        try: ck = load_checkpoint(p)
-        except Exception as e:
-            bad.append(f'{p.name} unreadable ({type(e).__name__})'); continue
-        pos = (int(ck['epoch']), int(ck['iter']), int(ck['step']))
-        if best is None or pos > best[0]: best = (pos, ck, p)
-        del ck
+    best = _furthest_checkpoint(others, bad)
     if best is None: raise UserError(f"no readable checkpoint in {d}: {'; '.join(bad)}")
     (e, i, s), ck, p = best
     L.log(f"{'; '.join(bad)}: resuming from {p.name} (epoch {e} batch {i}, step {s})", warn=True)

@@ -28,10 +28,12 @@ EVENTS = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_p
           'after_backward', 'before_step', 'after_step', 'after_cancel_step', 'after_cancel_batch', 'after_batch',
           'after_train', 'before_validate', 'after_validate', 'after_epoch', 'after_cancel_fit', 'after_fit')
 
+# %% ../../nbs/34_train_loop.ipynb #bd554a2e
 class CancelBatch(Exception): "From `before_batch`/`after_pred`/`after_loss`: skip the rest of this batch (no backward, no step)."
 class CancelStep(Exception): "From `before_step`: skip this optimizer step."
 class CancelFit(Exception): "End the run after the current batch (without finishing the epoch)."
 
+# %% ../../nbs/34_train_loop.ipynb #4a0d9c1e
 class Callback:
     "Base class: set `order`, define methods named after `EVENTS`; `state_dict`/`load_state_dict` for resumable state."
     order, learn, state_key = 0, None, None
@@ -57,6 +59,7 @@ def split_batch(batch):
         return batch[0], (batch[1] if len(batch) == 2 else tuple(batch[1:]))
     raise UserError("a batch must be (inputs, targets); pass split_batch=fn to the Learner for other layouts (e.g. dicts)")
 
+# %% ../../nbs/34_train_loop.ipynb #cadaa1e9
 def batch_len(y) -> int:
     "The number of items in a (nested) target."
     if isinstance(y, torch.Tensor): return y.shape[0] if y.dim() else 1
@@ -64,15 +67,29 @@ def batch_len(y) -> int:
     if isinstance(y, (list, tuple)) and y: return batch_len(y[0])
     return 1
 
+# %% ../../nbs/34_train_loop.ipynb #f8fdb09f
 def optimizer_step(opt: torch.optim.Optimizer):
     "The default `Learner.step_fn`: `opt.step()`."
     opt.step()
 
+# %% ../../nbs/34_train_loop.ipynb #fcc02608
 def make_optimizer(model: nn.Module, t: TrainConfig) -> torch.optim.Optimizer:
     "AdamW or SGD (momentum 0.9) over the trainable parameters, with `train.lr` and `train.weight_decay`."
     params = [p for p in model.parameters() if p.requires_grad]
     if t.optimizer == 'sgd': return torch.optim.SGD(params, lr=t.lr, momentum=0.9, weight_decay=t.weight_decay)
     return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+
+# %% ../../nbs/34_train_loop.ipynb #0f75b691
+def _train_valid(dls) -> tuple:
+    "(train, valid) from `dls`: a `(train, valid)` pair, an object with `.train`/`.valid`, or the training data alone."
+    if isinstance(dls, (tuple, list)):
+        if len(dls) != 2: raise UserError(f"dls must be train data or a (train, valid) pair, got {len(dls)} items")
+        train, valid = dls
+        return train, valid
+    return getattr(dls, 'train', dls), getattr(dls, 'valid', None)
+
+# %% ../../nbs/34_train_loop.ipynb #ffdd0198
+def _metric_name(m) -> str: return getattr(m, 'name', None) or getattr(m, '__name__', None) or type(m).__name__
 
 # %% ../../nbs/34_train_loop.ipynb #ff48c78f
 class Learner:
@@ -83,10 +100,7 @@ class Learner:
         self.cfg = cfg or RunConfig()
         self.model, self.loss_fn, self.opt, self.split_batch, self.echo = model, loss_fn, opt, split_batch, echo
         self.opt_fn = opt_fn
-        if isinstance(dls, (tuple, list)):
-            if len(dls) != 2: raise UserError(f"dls must be train data or a (train, valid) pair, got {len(dls)} items")
-            self.train_dl, self.valid_dl = dls
-        else: self.train_dl, self.valid_dl = getattr(dls, 'train', dls), getattr(dls, 'valid', None)
+        self.train_dl, self.valid_dl = _train_valid(dls)
         self.metrics = dict(metrics) if isinstance(metrics, dict) else {_metric_name(m): m for m in (metrics or [])}
         self.run_dir = None if run_dir is None else Path(run_dir)
         self.device = get_device(self.cfg.device.device)
@@ -98,45 +112,6 @@ class Learner:
             self._defaults = {id(c) for c in self.cbs}
         self.add_cbs(callbacks)
         self._reset()
-
-# %% ../../nbs/34_train_loop.ipynb #4f66704e
-def _metric_name(m) -> str: return getattr(m, 'name', None) or getattr(m, '__name__', None) or type(m).__name__
-def _is_stateful(m) -> bool: return all(hasattr(m, a) for a in ('reset', 'update', 'compute'))
-def _len(x):
-    try: return len(x)
-    except TypeError: return None
-def _is_factory(x) -> bool: return callable(x) and not hasattr(x, '__iter__')
-
-@patch
-def add_cbs(self: Learner, cbs):
-    "Add callbacks (one passed in replaces a default callback of the same class); keep them sorted by `order`."
-    for cb in cbs:
-        self.cbs = [c for c in self.cbs if not (id(c) in self._defaults and type(c) is type(cb))]
-        cb.learn = self
-        self.cbs.append(cb)
-    self.cbs.sort(key=lambda c: c.order)
-    keys = [c.key for c in self.cbs if c.has_state]
-    dup = next((k for k in keys if keys.count(k) > 1), None)
-    if dup: raise ValueError(f"two callbacks keep their checkpoint state under {dup!r}: give one its own state_key")
-    return self
-
-@patch
-def get_cb(self: Learner, cls):
-    "The first callback of class `cls`, or None."
-    return next((c for c in self.cbs if isinstance(c, cls)), None)
-
-@patch
-def __call__(self: Learner, event: str):
-    "Run `event` on every callback, in order."
-    for cb in list(self.cbs): cb(event)
-
-@patch
-def _with_events(self: Learner, f, name: str, cancel=(), final=None):
-    "`before_NAME`, `f()`, `after_NAME`; a `cancel` exception ends `f` early and emits `after_cancel_NAME` first."
-    try: self(f'before_{name}'); f()
-    except cancel: self(f'after_cancel_{name}')
-    if final is not None: final()
-    self(f'after_{name}')
 
 # %% ../../nbs/34_train_loop.ipynb #d6956b0c
 @patch
@@ -150,14 +125,52 @@ def _reset(self: Learner):
     self.epoch_row, self.valid_results, self.latest_pos = {}, {}, None
     self.loss_value, self.last_save_s, self.last_valid_s = float('nan'), 0.0, 0.0
 
+# %% ../../nbs/34_train_loop.ipynb #4f66704e
+@patch
+def add_cbs(self: Learner, cbs):
+    "Add callbacks (one passed in replaces a default callback of the same class); keep them sorted by `order`."
+    for cb in cbs:
+        self.cbs = [c for c in self.cbs if not (id(c) in self._defaults and type(c) is type(cb))]
+        cb.learn = self
+        self.cbs.append(cb)
+    self.cbs.sort(key=lambda c: c.order)
+    keys = [c.key for c in self.cbs if c.has_state]
+    dup = next((k for k in keys if keys.count(k) > 1), None)
+    if dup: raise ValueError(f"two callbacks keep their checkpoint state under {dup!r}: give one its own state_key")
+    return self
+
+# %% ../../nbs/34_train_loop.ipynb #b1631856
+@patch
+def get_cb(self: Learner, cls):
+    "The first callback of class `cls`, or None."
+    return next((c for c in self.cbs if isinstance(c, cls)), None)
+
+# %% ../../nbs/34_train_loop.ipynb #cb15e4d8
+@patch
+def __call__(self: Learner, event: str):
+    "Run `event` on every callback, in order."
+    for cb in list(self.cbs): cb(event)
+
+# %% ../../nbs/34_train_loop.ipynb #fd70c46f
+@patch
+def _with_events(self: Learner, f, name: str, cancel=(), final=None):
+    "`before_NAME`, `f()`, `after_NAME`; a `cancel` exception ends `f` early and emits `after_cancel_NAME` first."
+    try: self(f'before_{name}'); f()
+    except cancel: self(f'after_cancel_{name}')
+    if final is not None: final()
+    self(f'after_{name}')
+
+# %% ../../nbs/34_train_loop.ipynb #ac8309d7
 @patch(as_prop=True)
 def ckpt_dir(self: Learner) -> Path | None:
     "Where checkpoints go: `run_dir/checkpoint.dir` (None without a run folder)."
     return None if self.run_dir is None else self.run_dir/self.cfg.checkpoint.dir
 
+# %% ../../nbs/34_train_loop.ipynb #0ae63429
 @patch(as_prop=True)
 def lr(self: Learner) -> float: return self.opt.param_groups[0]['lr']
 
+# %% ../../nbs/34_train_loop.ipynb #1dd7e1cd
 @patch
 def log(self: Learner, msg: str, warn: bool = False):
     "A line in `run_dir/train.log`; printed when `echo`, or raised as a warning when `warn`."
@@ -167,12 +180,14 @@ def log(self: Learner, msg: str, warn: bool = False):
     if warn: warnings.warn(msg, stacklevel=3)
     elif self.echo: print(msg)
 
+# %% ../../nbs/34_train_loop.ipynb #6f5f68c5
 @patch
 def stop(self: Learner, reason: str, finished: bool = False):
     "Ask the loop to stop after the current batch or epoch (`finished`: training is done, e.g. early stopping)."
     if self.stop_reason is None: self.log(f'stopping: {reason}')
     self.stop_reason, self.finished = reason, self.finished or finished
 
+# %% ../../nbs/34_train_loop.ipynb #6e8531f5
 @patch
 def scale_lr(self: Learner, factor: float):
     "Multiply the learning rate by `factor` — in the optimizer and in the scheduler's base, so the schedule keeps it."
@@ -181,51 +196,120 @@ def scale_lr(self: Learner, factor: float):
         if 'initial_lr' in g: g['initial_lr'] *= factor
     if self.sched is not None and hasattr(self.sched, 'base_lrs'): self.sched.base_lrs = [b * factor for b in self.sched.base_lrs]
 
-# %% ../../nbs/34_train_loop.ipynb #c0a972e7
+# %% ../../nbs/34_train_loop.ipynb #9a2b389e
 @patch
-def fit(self: Learner, resume: bool = False) -> Learner:
-    "Train for `cfg.train.epochs`; `resume` continues from the checkpoint folder's `latest.pt`, mid-epoch included."
-    t = self.cfg.train
-    self._reset()
-    if self.run_dir is not None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        for d in (self.run_dir, self.ckpt_dir):                # temp files of a killed run
-            for p in (d.glob('.*.tmp') if d.is_dir() else ()): p.unlink(missing_ok=True)
-        self.cfg.save(self.run_dir/'config.yaml')
-    found = checkpoint.find_checkpoint(self) if resume else None
-    if found is None:
-        seed_all(t.seed)
-        if self.cfg.model.weights_file: self.load_weights(self.cfg.model.weights_file)
-    self.model.to(self.device)
-    if self.opt is None: self.opt = self.opt_fn(self.model, t)
-    self.n_iter = self._epoch_len()
-    try: self._with_events(partial(self._do_fit, found), 'fit', CancelFit)
-    except BaseException as e:
-        self.failed = e
-        try: self('after_fit')
-        except Exception as e2: self.log(f'after_fit failed too: {e2!r}')
-        raise
+def load_weights(self: Learner, path, strict: bool = True):
+    "Load model weights from `path`: a state dict, or a checkpoint with a 'model' entry (e.g. `best.pt`)."
+    sd = torch.load(need_file(path, 'model.weights_file'), map_location='cpu', weights_only=True)
+    if isinstance(sd, dict) and isinstance(sd.get('model'), dict): sd = sd['model']
+    try: self.model.load_state_dict(sd, strict=strict)
+    except RuntimeError as e: raise UserError(f"{path} does not fit the model: {str(e).splitlines()[0]}") from None
     return self
 
-# %% ../../nbs/34_train_loop.ipynb #97c3a05f
+# %% ../../nbs/34_train_loop.ipynb #26dc20b0
 @patch
-def _do_fit(self: Learner, found):
-    t = self.cfg.train
-    if found is not None:
-        ck, path = found
-        self.load_state_dict(ck)
-        self.resumed = dict(path=str(path), epoch=self.epoch, iter=self.iter, step=self.step)
-        self.log(f'resumed from {path.name} at epoch {self.epoch} batch {self.iter} (step {self.step})')
-        now, then = self.cfg.to_dict(), ck.get('config') or {}
-        changed = [f'{s}.{k} {then.get(s, {}).get(k)!r} -> {v!r}' for s, sec in now.items() for k, v in sec.items()
-                   if then.get(s, {}).get(k, v) != v]
-        if changed: self.log(f"config changed since the checkpoint: {', '.join(changed)}")
-    else: self.log(f'fresh start: {t.epochs} epochs, seed {t.seed}, device {self.device}, {self.cfg.device.precision}')
-    while self.epoch < t.epochs and self.stop_reason is None and not self.finished:
-        self._with_events(self._do_epoch, 'epoch')
-        self._log_epoch()
-    self.finished = self.finished or self.epoch >= t.epochs
-    if self.finished: self.log(f'finished: epoch {self.epoch}, step {self.step}')
+def state_dict(self: Learner) -> dict: return checkpoint.learner_state(self)
+@patch
+def load_state_dict(self: Learner, ck: dict): checkpoint.restore_learner(self, ck)
+@patch
+def save_checkpoint(self: Learner, names=('latest.pt',)) -> Path | None: return checkpoint.save_checkpoint(self, names)
+
+# %% ../../nbs/34_train_loop.ipynb #36c3d9f0
+@patch
+def _backward(self: Learner):
+    self.loss_grad.backward()
+    self.grads_pending = True
+
+# %% ../../nbs/34_train_loop.ipynb #4e1ecbd9
+@patch
+def _step(self: Learner):
+    self.step_fn(self.opt)
+    self.opt.zero_grad(set_to_none=True)
+    self.step, self.stepped, self.grads_pending = self.step + 1, True, False
+
+# %% ../../nbs/34_train_loop.ipynb #c09a8d15
+@patch
+def _do_batch(self: Learner):
+    with self.autocast(): self.pred = self.model(self.xb)
+    self('after_pred')
+    with self.autocast(): self.loss = self.loss_fn(self.pred, self.yb)
+    self.loss_grad = self.loss
+    self('after_loss')
+    if not self.training: return
+    self._with_events(self._backward, 'backward')
+    self._with_events(self._step, 'step', CancelStep)
+
+# %% ../../nbs/34_train_loop.ipynb #23712305
+def _is_stateful(m) -> bool: return all(hasattr(m, a) for a in ('reset', 'update', 'compute'))
+
+# %% ../../nbs/34_train_loop.ipynb #dab02c1e
+@patch
+def _record_batch(self: Learner):
+    value = float('nan') if self.loss is None else float(self.loss.detach().float())
+    if self.training:
+        self.loss_value = value
+        self.losses.append(value)
+        if math.isfinite(value): self.ep_loss_sum, self.ep_loss_n = self.ep_loss_sum + value, self.ep_loss_n + 1
+        self.iter += 1
+        return
+    if self.loss is None: return
+    bs = batch_len(self.yb)
+    self._valid_sum, self._valid_n = self._valid_sum + value * bs, self._valid_n + bs
+    for k, m in self.metrics.items():
+        if _is_stateful(m): m.update(self.pred, self.yb)
+        else: self._metric_sums[k] += float(m(self.pred, self.yb)) * bs
+
+# %% ../../nbs/34_train_loop.ipynb #76697f01
+@patch
+def one_batch(self: Learner, batch):
+    "Forward and loss — and, when training, backward and step — of one batch, with their events."
+    self.stepped, self.loss, self.pred = False, None, None
+    self.batch = to_device(batch, self.device)
+    self.xb, self.yb = self.split_batch(self.batch)
+    self._with_events(self._do_batch, 'batch', CancelBatch, final=self._record_batch)
+    self.batch = self.xb = self.yb = self.pred = self.loss = self.loss_grad = None
+
+# %% ../../nbs/34_train_loop.ipynb #da3f5e1b
+def _reseeded(dl, seed: int):
+    "A `DataLoader` draws its workers' base seed from its own generator: seed it, so the global RNG is never used."
+    if isinstance(dl, DataLoader):
+        if dl.generator is None: dl.generator = torch.Generator()
+        dl.generator.manual_seed(seed)
+    return dl
+
+# %% ../../nbs/34_train_loop.ipynb #8b2c2cf6
+@patch
+def _do_validate(self: Learner, dl):
+    self._valid_sum, self._valid_n, self._metric_sums = 0.0, 0, dict.fromkeys(self.metrics, 0.0)
+    for m in self.metrics.values():
+        if _is_stateful(m): m.reset()
+    for batch in _reseeded(dl, mix_seed(self.cfg.train.seed, 0, 2)): self.one_batch(batch)
+    n = max(self._valid_n, 1)
+    res = {'valid_loss': self._valid_sum / n}
+    for k, m in self.metrics.items(): res[k] = float(m.compute()) if _is_stateful(m) else self._metric_sums[k] / n
+    self.valid_results = res
+
+# %% ../../nbs/34_train_loop.ipynb #b393e57d
+@patch
+def validate(self: Learner, dl=None) -> dict:
+    "`valid_loss` and the metrics over `dl` (default: the validation loader), weighted by batch size; {} without one."
+    dl = self.valid_dl if dl is None else dl
+    if dl is None: return {}
+    t0, was_training, model_training = time.monotonic(), self.training, self.model.training
+    self.model.eval(); self.training = False
+    try:
+        with torch.no_grad(): self._with_events(partial(self._do_validate, dl), 'validate')
+    finally: self.model.train(model_training); self.training = was_training
+    self.last_valid_s = time.monotonic() - t0
+    return self.valid_results
+
+# %% ../../nbs/34_train_loop.ipynb #0373d368
+def _len(x):
+    try: return len(x)
+    except TypeError: return None
+
+# %% ../../nbs/34_train_loop.ipynb #a67ca5d7
+def _is_factory(x) -> bool: return callable(x) and not hasattr(x, '__iter__')
 
 # %% ../../nbs/34_train_loop.ipynb #7e8b8d2e
 @patch
@@ -235,13 +319,7 @@ def _epoch_len(self: Learner):
     bs = getattr(dl, 'batch_sampler', None)
     return bs.n_batches if isinstance(bs, SeededBatchSampler) else _len(dl)
 
-def _reseeded(dl, seed: int):
-    "A `DataLoader` draws its workers' base seed from its own generator: seed it, so the global RNG is never used."
-    if isinstance(dl, DataLoader):
-        if dl.generator is None: dl.generator = torch.Generator()
-        dl.generator.manual_seed(seed)
-    return dl
-
+# %% ../../nbs/34_train_loop.ipynb #49eecb9c
 @patch
 def _train_iter(self: Learner, epoch: int, skip: int):
     "An iterator over epoch `epoch`'s batches after the first `skip`, and the epoch's length in batches (or None)."
@@ -263,6 +341,17 @@ def _train_iter(self: Learner, epoch: int, skip: int):
         for _ in range(skip): next(it)
     return it, n
 
+# %% ../../nbs/34_train_loop.ipynb #2e42fdef
+@patch
+def _do_train(self: Learner, batches):
+    for batch in batches:
+        self.one_batch(batch)
+        if self.stop_reason is not None: raise CancelFit
+    if self.grads_pending:                     # gradients left over (accumulation over a loader of unknown length)
+        self.flushing = True
+        try: self._with_events(self._step, 'step', CancelStep)
+        finally: self.flushing = False
+
 # %% ../../nbs/34_train_loop.ipynb #77538d97
 @patch
 def _do_epoch(self: Learner):
@@ -279,112 +368,68 @@ def _do_epoch(self: Learner):
     self.history.append(plain(row))
     self.epoch_row, self.epoch, self.iter, self.ep_time = self.history[-1], e + 1, 0, 0.0
 
+# %% ../../nbs/34_train_loop.ipynb #340a551b
 @patch
 def _log_epoch(self: Learner):
     r = self.epoch_row
     self.log(f"epoch {r['epoch']} step {self.step}: " + ' '.join(f'{k} {v:.5g}' for k, v in r.items()
                                                     if k not in ('epoch', 'step', 'time_s')) + f" ({r['time_s']:.1f} s)")
 
+# %% ../../nbs/34_train_loop.ipynb #e94b0bcd
 @patch
-def _do_train(self: Learner, batches):
-    for batch in batches:
-        self.one_batch(batch)
-        if self.stop_reason is not None: raise CancelFit
-    if self.grads_pending:                     # gradients left over (accumulation over a loader of unknown length)
-        self.flushing = True
-        try: self._with_events(self._step, 'step', CancelStep)
-        finally: self.flushing = False
+def _resume_from(self: Learner, ck: dict, path: Path):
+    "Restore the checkpoint `ck` (read from `path`) and log where the run resumes and what changed in the config."
+    self.load_state_dict(ck)
+    self.resumed = dict(path=str(path), epoch=self.epoch, iter=self.iter, step=self.step)
+    self.log(f'resumed from {path.name} at epoch {self.epoch} batch {self.iter} (step {self.step})')
+    now, then = self.cfg.to_dict(), ck.get('config') or {}
+    changed = [f'{s}.{k} {then.get(s, {}).get(k)!r} -> {v!r}' for s, sec in now.items() for k, v in sec.items()
+               if then.get(s, {}).get(k, v) != v]
+    if changed: self.log(f"config changed since the checkpoint: {', '.join(changed)}")
 
-# %% ../../nbs/34_train_loop.ipynb #76697f01
+# %% ../../nbs/34_train_loop.ipynb #97c3a05f
 @patch
-def one_batch(self: Learner, batch):
-    "Forward and loss — and, when training, backward and step — of one batch, with their events."
-    self.stepped, self.loss, self.pred = False, None, None
-    self.batch = to_device(batch, self.device)
-    self.xb, self.yb = self.split_batch(self.batch)
-    self._with_events(self._do_batch, 'batch', CancelBatch, final=self._record_batch)
-    self.batch = self.xb = self.yb = self.pred = self.loss = self.loss_grad = None
+def _do_fit(self: Learner, found):
+    t = self.cfg.train
+    if found is not None: self._resume_from(*found)
+    else: self.log(f'fresh start: {t.epochs} epochs, seed {t.seed}, device {self.device}, {self.cfg.device.precision}')
+    while self.epoch < t.epochs and self.stop_reason is None and not self.finished:
+        self._with_events(self._do_epoch, 'epoch')
+        self._log_epoch()
+    self.finished = self.finished or self.epoch >= t.epochs
+    if self.finished: self.log(f'finished: epoch {self.epoch}, step {self.step}')
 
+# %% ../../nbs/34_train_loop.ipynb #0c511275
 @patch
-def _do_batch(self: Learner):
-    with self.autocast(): self.pred = self.model(self.xb)
-    self('after_pred')
-    with self.autocast(): self.loss = self.loss_fn(self.pred, self.yb)
-    self.loss_grad = self.loss
-    self('after_loss')
-    if not self.training: return
-    self._with_events(self._backward, 'backward')
-    self._with_events(self._step, 'step', CancelStep)
+def _prepare_run_dir(self: Learner):
+    "Create the run folder, remove a killed run's temp files from it and its checkpoint folder, save the config."
+    if self.run_dir is None: return
+    self.run_dir.mkdir(parents=True, exist_ok=True)
+    for d in (self.run_dir, self.ckpt_dir):                # temp files of a killed run
+        for p in (d.glob('.*.tmp') if d.is_dir() else ()): p.unlink(missing_ok=True)
+    self.cfg.save(self.run_dir/'config.yaml')
 
+# %% ../../nbs/34_train_loop.ipynb #c0a972e7
 @patch
-def _backward(self: Learner):
-    self.loss_grad.backward()
-    self.grads_pending = True
-
-@patch
-def _step(self: Learner):
-    self.step_fn(self.opt)
-    self.opt.zero_grad(set_to_none=True)
-    self.step, self.stepped, self.grads_pending = self.step + 1, True, False
-
-# %% ../../nbs/34_train_loop.ipynb #dab02c1e
-@patch
-def _record_batch(self: Learner):
-    value = float('nan') if self.loss is None else float(self.loss.detach().float())
-    if self.training:
-        self.loss_value = value
-        self.losses.append(value)
-        if math.isfinite(value): self.ep_loss_sum, self.ep_loss_n = self.ep_loss_sum + value, self.ep_loss_n + 1
-        self.iter += 1
-        return
-    if self.loss is None: return
-    bs = batch_len(self.yb)
-    self._valid_sum, self._valid_n = self._valid_sum + value * bs, self._valid_n + bs
-    for k, m in self.metrics.items():
-        if _is_stateful(m): m.update(self.pred, self.yb)
-        else: self._metric_sums[k] += float(m(self.pred, self.yb)) * bs
-
-# %% ../../nbs/34_train_loop.ipynb #b393e57d
-@patch
-def validate(self: Learner, dl=None) -> dict:
-    "`valid_loss` and the metrics over `dl` (default: the validation loader), weighted by batch size; {} without one."
-    dl = self.valid_dl if dl is None else dl
-    if dl is None: return {}
-    t0, was_training, model_training = time.monotonic(), self.training, self.model.training
-    self.model.eval(); self.training = False
-    try:
-        with torch.no_grad(): self._with_events(partial(self._do_validate, dl), 'validate')
-    finally: self.model.train(model_training); self.training = was_training
-    self.last_valid_s = time.monotonic() - t0
-    return self.valid_results
-
-@patch
-def _do_validate(self: Learner, dl):
-    self._valid_sum, self._valid_n, self._metric_sums = 0.0, 0, dict.fromkeys(self.metrics, 0.0)
-    for m in self.metrics.values():
-        if _is_stateful(m): m.reset()
-    for batch in _reseeded(dl, mix_seed(self.cfg.train.seed, 0, 2)): self.one_batch(batch)
-    n = max(self._valid_n, 1)
-    res = {'valid_loss': self._valid_sum / n}
-    for k, m in self.metrics.items(): res[k] = float(m.compute()) if _is_stateful(m) else self._metric_sums[k] / n
-    self.valid_results = res
-
-# %% ../../nbs/34_train_loop.ipynb #9a2b389e
-@patch
-def load_weights(self: Learner, path, strict: bool = True):
-    "Load model weights from `path`: a state dict, or a checkpoint with a 'model' entry (e.g. `best.pt`)."
-    sd = torch.load(need_file(path, 'model.weights_file'), map_location='cpu', weights_only=True)
-    if isinstance(sd, dict) and isinstance(sd.get('model'), dict): sd = sd['model']
-    try: self.model.load_state_dict(sd, strict=strict)
-    except RuntimeError as e: raise UserError(f"{path} does not fit the model: {str(e).splitlines()[0]}") from None
+def fit(self: Learner, resume: bool = False) -> Learner:
+    "Train for `cfg.train.epochs`; `resume` continues from the checkpoint folder's `latest.pt`, mid-epoch included."
+    t = self.cfg.train
+    self._reset()
+    self._prepare_run_dir()
+    found = checkpoint.find_checkpoint(self) if resume else None
+    if found is None:
+        seed_all(t.seed)
+        if self.cfg.model.weights_file: self.load_weights(self.cfg.model.weights_file)
+    self.model.to(self.device)
+    if self.opt is None: self.opt = self.opt_fn(self.model, t)
+    self.n_iter = self._epoch_len()
+    try: self._with_events(partial(self._do_fit, found), 'fit', CancelFit)
+    except BaseException as e:
+        self.failed = e
+        try: self('after_fit')
+        except Exception as e2: self.log(f'after_fit failed too: {e2!r}')
+        raise
     return self
-
-@patch
-def state_dict(self: Learner) -> dict: return checkpoint.learner_state(self)
-@patch
-def load_state_dict(self: Learner, ck: dict): checkpoint.restore_learner(self, ck)
-@patch
-def save_checkpoint(self: Learner, names=('latest.pt',)) -> Path | None: return checkpoint.save_checkpoint(self, names)
 
 # %% ../../nbs/34_train_loop.ipynb #896b096f
 def device_callbacks(cfg: RunConfig) -> list:
@@ -392,6 +437,7 @@ def device_callbacks(cfg: RunConfig) -> list:
     from ecgkit.train.callbacks.precision import MixedPrecision, XLAStep
     return ([MixedPrecision()] if cfg.device.precision != 'fp32' else []) + ([XLAStep()] if cfg.device.device == 'xla' else [])
 
+# %% ../../nbs/34_train_loop.ipynb #7f35217f
 def default_callbacks(cfg: RunConfig, run_dir=None) -> list:
     "The callbacks `cfg` asks for (and the files ones when there is a run folder)."
     # imported here: the callback modules import `Callback` from this one

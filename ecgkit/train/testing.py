@@ -37,9 +37,11 @@ class ToyDataset(Dataset):
         x = self.x[i] + self.jitter * np.random.standard_normal(self.x.shape[1]).astype(np.float32)
         return torch.from_numpy(x), torch.tensor(self.y[i])
 
+# %% ../../nbs/35_train_testing.ipynb #7d617a17
 def toy_model(dim: int = 8, classes: int = 4, hidden: int = 32, dropout: float = 0.1) -> nn.Module:
     return nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, classes))
 
+# %% ../../nbs/35_train_testing.ipynb #d763c7ab
 def toy_accuracy(pred, y) -> float: return float((pred.argmax(-1) == y).float().mean())
 
 # %% ../../nbs/35_train_testing.ipynb #cbeebb53
@@ -50,9 +52,13 @@ def tiny_learner(over=(), run_dir=None, loss=nn.functional.cross_entropy, cbs=()
     dls = make_loaders(ToyDataset(n), ToyDataset(32, split=1), cfg)
     return Learner(toy_model(dropout=dropout), dls, loss, cfg, metrics=list(metrics), callbacks=list(cbs), run_dir=run_dir, echo=False)
 
+# %% ../../nbs/35_train_testing.ipynb #a91787f8
 def params(learn): return [p.detach().clone() for p in learn.model.parameters()]
+
+# %% ../../nbs/35_train_testing.ipynb #59687652
 def same(a, b): return len(a) == len(b) and all(torch.equal(x, y) for x, y in zip(a, b))
 
+# %% ../../nbs/35_train_testing.ipynb #e2679b67
 class Sleep(Callback):
     "Sleep `s` seconds before every batch."
     order = -10
@@ -102,6 +108,7 @@ def synthetic_images(n: int = 64, size: int = 32, seed: int = 0) -> TensorDatase
     x[y == 0, :, :, h:] += 1.0
     return TensorDataset(x, y)
 
+# %% ../../nbs/35_train_testing.ipynb #f0f314df
 class StepTimer(Callback):
     "Seconds per training batch (waiting for the loss, so the times are real on XLA too)."
     order = 100
@@ -145,8 +152,8 @@ def launch_timm_xla(out, **kwargs):
     return json.loads((Path(out)/'result.json').read_text())
 
 # %% ../../nbs/35_train_testing.ipynb #00000017
-def main(argv=None):
-    "`python -m ecgkit.train.testing ddp-toy|timm ...` (see above)."
+def _parser() -> argparse.ArgumentParser:
+    "The arguments of `python -m ecgkit.train.testing`: the `ddp-toy` and `timm` subcommands."
     ap = argparse.ArgumentParser(prog='python -m ecgkit.train.testing', description='DDP and torch_xla workers')
     sub = ap.add_subparsers(dest='cmd', required=True)
     d = sub.add_parser('ddp-toy', help='the toy task with DDP (run under torchrun)')
@@ -165,7 +172,12 @@ def main(argv=None):
     t.add_argument('--lr', type=float, default=1e-3)
     t.add_argument('--seed', type=int, default=0)
     t.add_argument('--launch', action='store_true', help='xla: through torch_xla.launch')
-    a = ap.parse_args(argv)
+    return ap
+
+# %% ../../nbs/35_train_testing.ipynb #2cae4a74
+def main(argv=None):
+    "`python -m ecgkit.train.testing ddp-toy|timm ...` (see above)."
+    a = _parser().parse_args(argv)
     if a.cmd == 'ddp-toy':
         ddp_train_toy(a.run_dir, a.batch_size, a.overrides, backend=a.backend)
         return
