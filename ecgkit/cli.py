@@ -25,29 +25,41 @@ def _hist(values) -> str:
     s = pd.Series(list(values)).value_counts().sort_index()
     return ', '.join(f"{k} × {v}" for k, v in s.items()) or 'none'
 
+# %% ../nbs/90_cli.ipynb #7933bd75
+def _info_train(data, ids: bool) -> list[str]:
+    "The `info` lines about the train part of `data` (a `find_competition` result); every id too with `ids`."
+    tr = data.train()
+    imgs = find_images(data.train_dir) if data.train_dir.is_dir() else pd.DataFrame(columns=['id', 'type'])
+    no_csv = sum(not (data.train_dir/i/f"{i}.csv").is_file() for i in tr['id'])
+    lines = [f"train: {len(tr)} ids ({', '.join(tr['id'].head(3))}{', ...' if len(tr) > 3 else ''})",
+             f"  fs (Hz): {_hist(tr['fs'])}",
+             f"  images: {_hist(imgs['type'])}" + (f" ({imgs['id'].nunique()} ids with images)" if len(imgs) else '')]
+    if no_csv: lines.append(f"  {no_csv} id(s) without a signal CSV")
+    if ids: lines += list(tr['id'])
+    return lines
+
+# %% ../nbs/90_cli.ipynb #a7b00f4b
+def _info_test(data, ids: bool) -> list[str]:
+    "The `info` lines about the test part of `data` (a `find_competition` result); every id too with `ids`."
+    te = data.test()
+    per = te.groupby('id', sort=False)['fs'].first()
+    present = sum((data.test_dir/f"{i}.png").is_file() for i in per.index)
+    lines = [f"test: {len(per)} ids, {len(te)} lead rows, {int(te['number_of_rows'].sum()):,} values to predict",
+             f"  fs (Hz): {_hist(per)}", f"  images: {present} of {len(per)} test/{{id}}.png present"]
+    if ids: lines += list(per.index)
+    return lines
+
+# %% ../nbs/90_cli.ipynb #a950eb14
 def cmd_info(a):
     "Describe a competition-layout folder: ids, fs histogram, image types."
     data = find_competition(a.dir, search=())
     lines = [f"competition data: {data.root}"]           # printed only once everything was read
-    if data.has_train:
-        tr = data.train()
-        imgs = find_images(data.train_dir) if data.train_dir.is_dir() else pd.DataFrame(columns=['id', 'type'])
-        no_csv = sum(not (data.train_dir/i/f"{i}.csv").is_file() for i in tr['id'])
-        lines += [f"train: {len(tr)} ids ({', '.join(tr['id'].head(3))}{', ...' if len(tr) > 3 else ''})",
-                  f"  fs (Hz): {_hist(tr['fs'])}",
-                  f"  images: {_hist(imgs['type'])}" + (f" ({imgs['id'].nunique()} ids with images)" if len(imgs) else '')]
-        if no_csv: lines.append(f"  {no_csv} id(s) without a signal CSV")
-        if a.ids: lines += list(tr['id'])
-    if data.has_test:
-        te = data.test()
-        per = te.groupby('id', sort=False)['fs'].first()
-        present = sum((data.test_dir/f"{i}.png").is_file() for i in per.index)
-        lines += [f"test: {len(per)} ids, {len(te)} lead rows, {int(te['number_of_rows'].sum()):,} values to predict",
-                  f"  fs (Hz): {_hist(per)}", f"  images: {present} of {len(per)} test/{{id}}.png present"]
-        if a.ids: lines += list(per.index)
+    if data.has_train: lines += _info_train(data, a.ids)
+    if data.has_test: lines += _info_test(data, a.ids)
     print('\n'.join(lines))
     return 0
 
+# %% ../nbs/90_cli.ipynb #be1460a9
 def cmd_testview(a):
     "Turn a train-layout folder into test.csv + test/{id}.png + solution.csv."
     if a.type not in IMAGE_TYPES: raise UserError(f"unknown image type {a.type} (one of {', '.join(IMAGE_TYPES)})")
@@ -58,6 +70,7 @@ def cmd_testview(a):
     print(f"score a submission with: ecgkit score --solution {tv.solution_csv} --submission SUBMISSION.csv")
     return 0
 
+# %% ../nbs/90_cli.ipynb #e87fc251
 def cmd_validate(a):
     "Check a submission against test.csv."
     test = read_test_csv(a.test)
@@ -66,6 +79,7 @@ def cmd_validate(a):
     print(v.summary())
     return 0
 
+# %% ../nbs/90_cli.ipynb #d8652f8c
 def cmd_score(a):
     "Score a submission against a solution with the competition metric."
     sol = read_submission(a.solution, 'solution', ('id', 'value', 'fs'))
@@ -82,23 +96,33 @@ def cmd_score(a):
     return 0
 
 # %% ../nbs/90_cli.ipynb #23113ba3
-def cmd_synth(a):
-    "Synthesize images + labels from WFDB records, a competition train folder or the parametric generator."
-    from ecgkit.paper import Paper
-    from ecgkit.synth.build import build, gallery
+def _synth_source(a):
+    "The record source of `synth`: exactly one of --records, --competition-train, --generated (and --out is needed)."
     from ecgkit.synth.signals import record_source
-    if a.gallery:
-        dev = Path(a.devset) if a.devset else None
-        path = gallery(a.gallery, devset=dev, seed=a.seed)
-        print(f"wrote {path}"); return 0
     given = [(k, v) for k, v in (('wfdb', a.records), ('competition', a.competition_train), ('generated', a.generated)) if v is not None]
     if len(given) != 1: raise UserError('give exactly one of --records DIR, --competition-train DIR, --generated N (or --gallery PNG)')
     if not a.out: raise UserError('--out DIR is required')
     kind, arg = given[0]
-    source = record_source(kind, arg, fs=None, seed=a.seed)
-    types = [t for t in a.types.split(',') if t]
+    return record_source(kind, arg, fs=None, seed=a.seed)
+
+# %% ../nbs/90_cli.ipynb #4d74e454
+def _synth_paper(a):
+    "The `Paper` of `synth`: --dpi, --mm-per-s, --mm-per-mv, fitted to --layout (a `UserError` for an unknown layout)."
+    from ecgkit.paper import Paper
     if a.layout not in LAYOUTS: raise UserError(f"unknown layout {a.layout} (one of {', '.join(LAYOUTS)})")
-    paper = Paper(dpi=a.dpi, mm_per_s=a.mm_per_s, mm_per_mv=a.mm_per_mv).fit(LAYOUTS[a.layout])   # what fits the page
+    return Paper(dpi=a.dpi, mm_per_s=a.mm_per_s, mm_per_mv=a.mm_per_mv).fit(LAYOUTS[a.layout])   # what fits the page
+
+# %% ../nbs/90_cli.ipynb #a563745c
+def cmd_synth(a):
+    "Synthesize images + labels from WFDB records, a competition train folder or the parametric generator."
+    from ecgkit.synth.build import build, gallery
+    if a.gallery:
+        dev = Path(a.devset) if a.devset else None
+        path = gallery(a.gallery, devset=dev, seed=a.seed)
+        print(f"wrote {path}"); return 0
+    source = _synth_source(a)
+    types = [t for t in a.types.split(',') if t]
+    paper = _synth_paper(a)
     from ecgkit.synth.augment import AugConfig
     aug = AugConfig(rot90_prob=a.rot90_prob, flip_prob=a.flip_prob, wrinkle_prob=a.wrinkle_prob, crease_prob=a.wrinkle_prob)
     rep = build(source, a.out, types, a.per_record, a.seed, a.workers, a.fs, paper, aug)
@@ -116,6 +140,7 @@ def cmd_digitize(a):
     if rep.failures: print(f"{len(rep.failures)} image(s) fell back to zeros; reasons in {a.out}.failures.csv", file=sys.stderr)
     return 0
 
+# %% ../nbs/90_cli.ipynb #1872b61f
 def cmd_evaluate(a):
     "Digitize every image of a train folder, score per type, save the tables and a bar plot."
     from ecgkit.digitize.evaluate import evaluate
@@ -129,28 +154,42 @@ def cmd_evaluate(a):
     return 0
 
 # %% ../nbs/90_cli.ipynb #91054c21
+def _demo_synth(out: Path, types, workers: int, log):
+    "Synthesize one image per bundled record and type into `out/synth`; returns the build report."
+    from ecgkit.data import sample_dir
+    from ecgkit.synth.build import build
+    from ecgkit.synth.signals import record_source
+    rep = build(record_source('competition', sample_dir(), fs=None, seed=0), out/'synth', list(types), 1, 0, workers)
+    log(f"synthesized {len(rep.ids) * len(types)} images ({', '.join(types)}) from the bundled records into {out/'synth'}")
+    return rep
+
+# %% ../nbs/90_cli.ipynb #df3a43bb
+def _demo_score(out: Path, m: pd.DataFrame, submission, log) -> pd.DataFrame:
+    "Score `submission` against `out/test/solution.csv` per source and type of `m` (the images table); saves `out/scores.csv`."
+    from ecgkit.digitize.evaluate import score_by
+    s = score_frames(read_submission(out/'test'/'solution.csv', 'solution', ('id', 'value', 'fs')), read_submission(submission))
+    table = score_by(s, m)
+    with atomic_path(out/'scores.csv') as tmp: table.to_csv(tmp, index=False)
+    log(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    return table
+
+# %% ../nbs/90_cli.ipynb #c5262daf
 def demo(out='runs/demo', workers: int = 2, types=('0001', '0003', '0004', '0005'), log=print) -> pd.DataFrame:
     "Synthesize from the bundled records, digitize the synthesized and the bundled images, score per source and type."
     from ecgkit.data import sample_dir
     from ecgkit.digitize.digitizer import digitize_dir
-    from ecgkit.digitize.evaluate import score_by
-    from ecgkit.synth.build import build
-    from ecgkit.synth.signals import record_source
     out = Path(out)
     t0 = time.perf_counter()
-    rep = build(record_source('competition', sample_dir(), fs=None, seed=0), out/'synth', list(types), 1, 0, workers)
-    log(f"synthesized {len(rep.ids) * len(types)} images ({', '.join(types)}) from the bundled records into {out/'synth'}")
+    _demo_synth(out, types, workers, log)
     m = mixed_test_view({'ECG-image-kit (bundled)': sample_dir(), 'ecgkit synth': out/'synth'}, out/'test')
     r = digitize_dir(out/'test', out/'submission.csv', workers=workers, overlays=out/'overlays', log=log)
     log(r.summary())
-    s = score_frames(read_submission(out/'test'/'solution.csv', 'solution', ('id', 'value', 'fs')), read_submission(r.path))
-    table = score_by(s, m)
-    with atomic_path(out/'scores.csv') as tmp: table.to_csv(tmp, index=False)
-    log(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    table = _demo_score(out, m, r.path, log)
     log(f"wrote {out}/: submission.csv, scores.csv, overlays/ ({len(m)} PNGs), test/ (test.csv, solution.csv, images.csv) "
         f"in {time.perf_counter() - t0:.0f} s")
     return table
 
+# %% ../nbs/90_cli.ipynb #8208d527
 def cmd_demo(a):
     "Synthesize from the bundled records, digitize them and the bundled kit images, score per type."
     demo(a.out, workers=a.workers)
@@ -172,6 +211,7 @@ def cmd_pipeline(a):
         return 1
     return 0
 
+# %% ../nbs/90_cli.ipynb #9e02bac7
 def cmd_train(a):
     "Train one registered stage into a run folder; `--resume` continues from its latest.pt; `--print-config` shows the config."
     from ecgkit.stages.base import get_stage
@@ -185,6 +225,7 @@ def cmd_train(a):
     print(f"trained {st.name} into {out}: {len(learn.history)} epoch(s); curves in {out/'curves.png'}")
     return 0
 
+# %% ../nbs/90_cli.ipynb #8723e1e7
 def cmd_runs(a):
     "`runs summarize DIR`: one table over the run folders under DIR."
     from ecgkit.stages.runs import summarize_runs
@@ -192,6 +233,7 @@ def cmd_runs(a):
     print(t.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     return 0
 
+# %% ../nbs/90_cli.ipynb #8c8973a7
 def cmd_evaluate_run(a):
     "Re-score a stage checkpoint on its validation (or train) data."
     from ecgkit.stages.runs import evaluate_run
@@ -207,16 +249,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
 
-def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog='ecgkit', description='ECG image digitization kit: data, metric, submissions.')
-    p.add_argument('--version', action='version', version=f'ecgkit {__version__}')
-    sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND', parser_class=_Parser)
-
+# %% ../nbs/90_cli.ipynb #9af2f489
+def _add_info(sub):
     s = sub.add_parser('info', help='describe a competition-layout folder (ids, fs, image types)')
     s.add_argument('dir', help='folder with train.csv/test.csv (or a folder above one)')
     s.add_argument('--ids', action='store_true', help='also list every id')
     s.set_defaults(func=cmd_info)
 
+# %% ../nbs/90_cli.ipynb #f72f186b
+def _add_testview(sub):
     s = sub.add_parser('testview', help='make a Kaggle-like test set (test.csv, test/, solution.csv) from a train folder')
     s.add_argument('train_dir', help='folder with train.csv and train/')
     s.add_argument('--type', default='0001', help='image type to use (default 0001)')
@@ -224,11 +265,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--ids', help='comma-separated record ids (default: all)')
     s.set_defaults(func=cmd_testview)
 
+# %% ../nbs/90_cli.ipynb #c5901e41
+def _add_validate(sub):
     s = sub.add_parser('validate', help='check a submission against test.csv')
     s.add_argument('--test', required=True, help='test.csv')
     s.add_argument('--submission', required=True, help='submission .csv or .parquet')
     s.set_defaults(func=cmd_validate)
 
+# %% ../nbs/90_cli.ipynb #c9c6b37e
+def _add_score(sub):
     s = sub.add_parser('score', help='score a submission with the competition metric')
     s.add_argument('--solution', required=True, help='solution .csv/.parquet (id, value, fs)')
     s.add_argument('--submission', required=True, help='submission .csv/.parquet (id, value)')
@@ -237,6 +282,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--json', action='store_true', help='print one JSON object (score_db, uncapped_db, records, per_record)')
     s.set_defaults(func=cmd_score)
 
+# %% ../nbs/90_cli.ipynb #11609479
+def _add_synth(sub):
     s = sub.add_parser('synth', help='synthesize ECG images with labels (competition train layout), or a gallery')
     s.add_argument('--records', help='folder of WFDB records (*.hea + *.dat)')
     s.add_argument('--competition-train', help='competition-layout folder (train.csv + train/)')
@@ -258,6 +305,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--devset', help='devset folder to show beside the gallery (default ../shared/data/devset if present)')
     s.set_defaults(func=cmd_synth)
 
+# %% ../nbs/90_cli.ipynb #1fe99568
+def _add_pipeline(sub):
     s = sub.add_parser('pipeline', help='train registered stages in order (fresh / resume / skip), or --status')
     s.add_argument('--stages', nargs='+', help="stage numbers or names, or 'all'")
     s.add_argument('--mode', default='resume', choices=('fresh', 'resume', 'skip'),
@@ -270,6 +319,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--status', action='store_true', help='show which stage models exist and the last finished step')
     s.set_defaults(func=cmd_pipeline)
 
+# %% ../nbs/90_cli.ipynb #ac8a78d4
+def _add_train(sub):
     s = sub.add_parser('train', help='train one registered stage (the command-line twin of nbs/train.ipynb)')
     s.add_argument('--stage', required=True, help='stage number or name')
     s.add_argument('--run-dir', help='run folder (default runs/<stage name>)')
@@ -280,12 +331,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--print-config', action='store_true', help='print the resolved config as YAML and exit')
     s.set_defaults(func=cmd_train)
 
+# %% ../nbs/90_cli.ipynb #fcb0381f
+def _add_runs(sub):
     s = sub.add_parser('runs', help='work with run folders: runs summarize DIR')
     rs = s.add_subparsers(dest='runs_cmd', required=True, metavar='ACTION', parser_class=_Parser)
     r = rs.add_parser('summarize', help='one table over the run folders under DIR')
     r.add_argument('dir', help='folder with run folders (metrics.csv / final_metrics.json)')
     s.set_defaults(func=cmd_runs)
 
+# %% ../nbs/90_cli.ipynb #a539c9ff
+def _add_evaluate_run(sub):
     s = sub.add_parser('evaluate-run', help="re-score a stage checkpoint on the stage's validation data")
     s.add_argument('checkpoint', help='a checkpoint (.pt) in a stage run folder')
     s.add_argument('--split', default='val', choices=('val', 'train'), help='data to score on (default val)')
@@ -293,6 +348,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--json', action='store_true', help='print one JSON object')
     s.set_defaults(func=cmd_evaluate_run)
 
+# %% ../nbs/90_cli.ipynb #d601ec0f
+def _add_digitize(sub):
     s = sub.add_parser('digitize', help='digitize a test folder (test.csv + test/{id}.png) into a submission')
     s.add_argument('data_dir', help='folder with test.csv and test/ (Kaggle test layout, or an ecgkit testview)')
     s.add_argument('--out', required=True, help='submission .csv or .parquet')
@@ -300,6 +357,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--overlays', help='write one PNG per image (traces over the rectified page) into this folder')
     s.set_defaults(func=cmd_digitize)
 
+# %% ../nbs/90_cli.ipynb #80d4e9ec
+def _add_evaluate(sub):
     s = sub.add_parser('evaluate', help='digitize every image of a train folder and score it per image type')
     s.add_argument('train_dir', help='folder with train.csv and train/{id}/{id}-{type}.png')
     s.add_argument('--types', help='comma-separated image types (default: all present)')
@@ -309,12 +368,23 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--overlays', help='write one PNG per image into this folder')
     s.set_defaults(func=cmd_evaluate)
 
+# %% ../nbs/90_cli.ipynb #ad6cf6c4
+def _add_demo(sub):
     s = sub.add_parser('demo', help='synthesize from the bundled records, digitize, score per type (make demo)')
     s.add_argument('--out', default='runs/demo', help='output folder (default runs/demo)')
     s.add_argument('--workers', type=int, default=2, help='worker processes (default 2)')
     s.set_defaults(func=cmd_demo)
+
+# %% ../nbs/90_cli.ipynb #bef1a88a
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog='ecgkit', description='ECG image digitization kit: data, metric, submissions.')
+    p.add_argument('--version', action='version', version=f'ecgkit {__version__}')
+    sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND', parser_class=_Parser)
+    for add in (_add_info, _add_testview, _add_validate, _add_score, _add_synth, _add_pipeline, _add_train, _add_runs,
+                _add_evaluate_run, _add_digitize, _add_evaluate, _add_demo): add(sub)
     return p
 
+# %% ../nbs/90_cli.ipynb #4117fe58
 def main(argv=None) -> int:
     "Entry point of the `ecgkit` console script; returns the exit code."
     a = parser().parse_args(argv)

@@ -58,6 +58,7 @@ def shipped_config(self: Stage) -> Path | None:
     p = CONFIGS/f'{self.name}.yaml'
     return p if p.is_file() else None
 
+# %% ../../nbs/60_stages_base.ipynb #38e6b97b
 @patch
 def run_config(self: Stage, smoke: bool = False, overrides=(), config_file=None) -> RunConfig:
     "`config_file`, else the shipped YAML, else the defaults with `config`; then `smoke_config` when `smoke`, then `overrides`."
@@ -73,6 +74,16 @@ def datasets(self: Stage, smoke: bool = False, sizes: dict | None = None):
     n = {**(self.smoke_sizes if smoke else self.sizes), **(sizes or {})}
     return self.data('train', n['train'], 0), self.data('valid', n['valid'], 1)
 
+# %% ../../nbs/60_stages_base.ipynb #23e989c2
+@patch
+def make_learner(self: Stage, model: nn.Module, dls, cfg: RunConfig, run_dir=None, echo: bool = False) -> Learner:
+    "The `Learner` of this stage from its parts and hooks; a stage that needs more overrides this."
+    kw = dict(split_batch=self.split_batch) if self.split_batch else {}
+    if self.opt_fn: kw['opt_fn'] = self.opt_fn
+    return Learner(model, dls, self.loss, cfg, metrics=self.metrics(), callbacks=list(self.callbacks()),
+                   run_dir=run_dir, echo=echo, **kw)
+
+# %% ../../nbs/60_stages_base.ipynb #9011c78d
 @patch
 def learner(self: Stage, run_dir=None, smoke: bool = False, overrides=(), sizes: dict | None = None,
             cfg: RunConfig | None = None, echo: bool = False, config_file=None) -> Learner:
@@ -82,27 +93,6 @@ def learner(self: Stage, run_dir=None, smoke: bool = False, overrides=(), sizes:
     model = self.model(cfg)
     dls = make_loaders(*self.datasets(smoke, sizes), cfg, collate_fn=self.collate)
     return self.make_learner(model, dls, cfg, run_dir, echo)
-
-@patch
-def make_learner(self: Stage, model: nn.Module, dls, cfg: RunConfig, run_dir=None, echo: bool = False) -> Learner:
-    "The `Learner` of this stage from its parts and hooks; a stage that needs more overrides this."
-    kw = dict(split_batch=self.split_batch) if self.split_batch else {}
-    if self.opt_fn: kw['opt_fn'] = self.opt_fn
-    return Learner(model, dls, self.loss, cfg, metrics=self.metrics(), callbacks=list(self.callbacks()),
-                   run_dir=run_dir, echo=echo, **kw)
-
-# %% ../../nbs/60_stages_base.ipynb #e64c2c10
-@patch
-def fit(self: Stage, run_dir, smoke: bool = False, overrides=(), resume: bool = False, sizes: dict | None = None,
-        echo: bool = False, config_file=None) -> Learner:
-    "Train in `run_dir` (`resume`: from its `latest.pt`); writes `stage.json` before and `final_metrics.json` after."
-    run_dir = Path(run_dir)
-    learn = self.learner(run_dir, smoke, overrides, sizes, echo=echo, config_file=config_file)
-    atomic_write_text(run_dir/'stage.json', json.dumps(dict(stage=self.name, smoke=bool(smoke), sizes=sizes, overrides=list(overrides),
-                                                           config_file=None if config_file is None else str(config_file)), indent=1))
-    learn.fit(resume=resume)
-    write_final_metrics(learn, run_dir/'final_metrics.json', self.name)
-    return learn
 
 # %% ../../nbs/60_stages_base.ipynb #fb04a780
 def final_metrics(learn: Learner, stage: str = '') -> dict:
@@ -118,11 +108,25 @@ def final_metrics(learn: Learner, stage: str = '') -> dict:
                 final={k: v for k, v in last.items() if k not in ('epoch', 'step', 'lr', 'time_s')},
                 time_s=round(sum(r.get('time_s', 0.0) for r in h), 3))
 
+# %% ../../nbs/60_stages_base.ipynb #5d63398f
 def write_final_metrics(learn: Learner, path, stage: str = '') -> dict:
     "Write `final_metrics(learn, stage)` to `path` (JSON, atomically); returns it."
     d = final_metrics(learn, stage)
     atomic_write_text(path, json.dumps(d, indent=1, default=float))
     return d
+
+# %% ../../nbs/60_stages_base.ipynb #e64c2c10
+@patch
+def fit(self: Stage, run_dir, smoke: bool = False, overrides=(), resume: bool = False, sizes: dict | None = None,
+        echo: bool = False, config_file=None) -> Learner:
+    "Train in `run_dir` (`resume`: from its `latest.pt`); writes `stage.json` before and `final_metrics.json` after."
+    run_dir = Path(run_dir)
+    learn = self.learner(run_dir, smoke, overrides, sizes, echo=echo, config_file=config_file)
+    atomic_write_text(run_dir/'stage.json', json.dumps(dict(stage=self.name, smoke=bool(smoke), sizes=sizes, overrides=list(overrides),
+                                                           config_file=None if config_file is None else str(config_file)), indent=1))
+    learn.fit(resume=resume)
+    write_final_metrics(learn, run_dir/'final_metrics.json', self.name)
+    return learn
 
 # %% ../../nbs/60_stages_base.ipynb #3b1467d8
 STAGES = Registry('stage')
@@ -131,6 +135,7 @@ _BUILTIN = ('ecgkit.stages.tasks',)
 def _builtins():
     for m in _BUILTIN: importlib.import_module(m)
 
+# %% ../../nbs/60_stages_base.ipynb #f4d320a9
 def register_stage(stage: Stage, replace: bool = False) -> Stage:
     "Add `stage` to the registry under `stage.name` (a `ValueError` if the name or index is taken, unless `replace`)."
     if not replace and any(s.index == stage.index for s in STAGES.values() if s.name != stage.name):
@@ -139,10 +144,12 @@ def register_stage(stage: Stage, replace: bool = False) -> Stage:
 
 def unregister_stage(name: str): STAGES.unregister(name)
 
+# %% ../../nbs/60_stages_base.ipynb #93c95c00
 def list_stages() -> list[Stage]:
     "The registered stages in pipeline order (by `index`)."
     _builtins(); return sorted(STAGES.values(), key=lambda s: s.index)
 
+# %% ../../nbs/60_stages_base.ipynb #7dd1904e
 def get_stage(key) -> Stage:
     "A stage by name ('stage0'), index (0) or index string ('0'); a `UserError` naming the choices otherwise."
     if isinstance(key, Stage): return key
@@ -151,6 +158,7 @@ def get_stage(key) -> Stage:
         if k in (s.name, str(s.index)): return s
     raise UserError(f"unknown stage {key!r}; registered: {', '.join(f'{s.index} ({s.name})' for s in list_stages()) or 'none'}")
 
+# %% ../../nbs/60_stages_base.ipynb #30680b53
 def resolve_stages(keys) -> list[Stage]:
     "Stages for `['0', '2']`, `'all'` or `['all']`, in pipeline order, without duplicates."
     keys = [keys] if isinstance(keys, (str, int)) else list(keys or [])

@@ -26,11 +26,13 @@ def read_progress(root) -> dict:
     for k, v in (('steps', {}), ('order', []), ('last_finished', None)): d.setdefault(k, v)
     return d
 
+# %% ../../nbs/62_stages_pipeline.ipynb #dbf1f8cf
 def write_progress(root, prog: dict):
     "Write the progress record atomically."
     prog['updated'] = time.strftime('%Y-%m-%dT%H:%M:%S')
     atomic_write_text(Path(root)/'progress.json', json.dumps(prog, indent=1, default=str))
 
+# %% ../../nbs/62_stages_pipeline.ipynb #af55c75c
 def final_model(root, stage: Stage) -> Path:
     "Where a stage's final model is: `root/{stage}/checkpoints/final.pt`."
     return Path(root)/stage.name/stage.run_config().checkpoint.dir/'final.pt'
@@ -44,58 +46,89 @@ def _confirm(root: Path, doomed: list[Path], yes: bool, input_fn) -> None:
     ans = input_fn(f"--mode fresh deletes {what} (checkpoints and logs). Continue? [y/N] ")
     if str(ans).strip().lower() not in ('y', 'yes'): raise UserError("aborted: nothing deleted")
 
+# %% ../../nbs/62_stages_pipeline.ipynb #90d8d628
+def _clear_fresh(root: Path, sel: list[Stage], prog: dict, yes: bool, input_fn) -> None:
+    "Mode fresh: confirm, delete the selected stages' run folders and forget their steps (and `last_finished`) in `prog`."
+    doomed = [root/s.name for s in sel if (root/s.name).exists()]
+    _confirm(root, doomed, yes, input_fn)
+    for d in doomed: shutil.rmtree(d)
+    for s in sel: prog['steps'].pop(s.name, None)
+    if prog.get('last_finished') in [s.name for s in sel]: prog['last_finished'] = None
+
+# %% ../../nbs/62_stages_pipeline.ipynb #b59d5379
+def _skips(mode: str, step: dict, has_final: bool) -> bool:
+    "Whether `mode` skips a stage with this progress `step`: `skip` if it has a final model, `resume` if it also finished."
+    return mode == 'skip' and has_final or mode == 'resume' and has_final and step.get('status') == 'done'
+
+# %% ../../nbs/62_stages_pipeline.ipynb #a6cac0c8
+def _fitted_step(learn, fm: dict, t0: float) -> dict:
+    "The progress step of a fit that returned: its status, time since `t0`, best metric and where it resumed from."
+    ok = bool(learn.finished)
+    return dict(status='done' if ok else 'stopped', time_s=round(time.monotonic() - t0, 3),
+                epochs=fm['epochs'], best_metric=fm['best_metric'], best_value=fm['best_value'],
+                final_train_loss=fm['final_train_loss'], resumed_from=(learn.resumed or {}).get('path'),
+                stop_reason=learn.stop_reason or '')
+
+# %% ../../nbs/62_stages_pipeline.ipynb #8e38345f
+def _failed_step(e: Exception, t0: float) -> dict:
+    "The progress step of a fit that raised `e` (call it in the `except` block: it keeps the traceback's last frames)."
+    err = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    return dict(status='failed', error=err, time_s=round(time.monotonic() - t0, 3),
+                traceback=traceback.format_exc(limit=-3))
+
+# %% ../../nbs/62_stages_pipeline.ipynb #d5573b79
+def _train_step(root: Path, prog: dict, s: Stage, resume: bool, smoke: bool, overrides, echo: bool, log) -> bool:
+    "Fit `s` into `root/{s.name}` and record the step in `prog` (running, then done/stopped or failed); False if it failed."
+    log(f"{s.name}: training ({'resume' if resume else 'fresh'}{', smoke' if smoke else ''}) into {root/s.name}")
+    prog['steps'][s.name] = dict(status='running', started=time.strftime('%Y-%m-%dT%H:%M:%S'), resume=resume)
+    write_progress(root, prog)
+    t0 = time.monotonic()
+    try:
+        learn = s.fit(root/s.name, smoke=smoke, overrides=overrides, resume=resume, echo=echo)
+        fm = json.loads((root/s.name/'final_metrics.json').read_text())
+        prog['steps'][s.name] = _fitted_step(learn, fm, t0)
+        if learn.finished: prog['last_finished'] = s.name
+        log(f"{s.name}: {'done' if learn.finished else 'stopped early: ' + (learn.stop_reason or '')} in {time.monotonic() - t0:.1f} s "
+            f"({fm['best_metric']} best {fm['best_value']})")
+    except Exception as e:
+        prog['steps'][s.name] = _failed_step(e, t0)
+        log(f"{s.name}: FAILED: {prog['steps'][s.name]['error']}")
+        return False
+    return True
+
+# %% ../../nbs/62_stages_pipeline.ipynb #46f9824c
+def _stop_at(root: Path, prog: dict, s: Stage, rest: list[Stage], log) -> None:
+    "Record that the pipeline stopped at `s`, with the `rest` of the stages not run; write and log it."
+    prog['stopped'] = s.name
+    for r in rest: prog['steps'].setdefault(r.name, {})['status'] = prog['steps'].get(r.name, {}).get('status', 'not run')
+    write_progress(root, prog)
+    log(f"stopped at {s.name} (--stop-on-error); not run: {', '.join(r.name for r in rest) or 'none'}")
+
+# %% ../../nbs/62_stages_pipeline.ipynb #2ff5c1b8
 def run_pipeline(stages='all', root='runs/pipeline', mode: str = 'fresh', stop_on_error: bool = False, yes: bool = False,
                  smoke: bool = False, overrides=(), echo: bool = False, input_fn=input, log=print) -> dict:
     "Train `stages` in order into `root/{stage}/` (see above); returns the progress record. `log` gets one line per event."
     if mode not in MODES: raise UserError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     sel, root, log = resolve_stages(stages), Path(root), log or (lambda *a: None)
     prog = read_progress(root)
-    if mode == 'fresh':
-        doomed = [root/s.name for s in sel if (root/s.name).exists()]
-        _confirm(root, doomed, yes, input_fn)
-        for d in doomed: shutil.rmtree(d)
-        for s in sel: prog['steps'].pop(s.name, None)
-        if prog.get('last_finished') in [s.name for s in sel]: prog['last_finished'] = None
+    if mode == 'fresh': _clear_fresh(root, sel, prog, yes, input_fn)
     prog.update(order=[s.name for s in sel], mode=mode, smoke=bool(smoke), overrides=list(overrides),
                 started=time.strftime('%Y-%m-%dT%H:%M:%S'), stopped=None)
     root.mkdir(parents=True, exist_ok=True)
     write_progress(root, prog)
     for i, s in enumerate(sel):
         step, has_final = prog['steps'].get(s.name, {}), final_model(root, s).is_file()
-        if mode == 'skip' and has_final or mode == 'resume' and has_final and step.get('status') == 'done':
+        if _skips(mode, step, has_final):
             log(f"{s.name}: skipped (final model exists)")
             prog['steps'][s.name] = {**step, 'status': 'done', 'skipped': True}
             write_progress(root, prog); continue
-        resume = mode == 'resume'
-        log(f"{s.name}: training ({'resume' if resume else 'fresh'}{', smoke' if smoke else ''}) into {root/s.name}")
-        prog['steps'][s.name] = dict(status='running', started=time.strftime('%Y-%m-%dT%H:%M:%S'), resume=resume)
-        write_progress(root, prog)
-        t0 = time.monotonic()
-        try:
-            learn = s.fit(root/s.name, smoke=smoke, overrides=overrides, resume=resume, echo=echo)
-            fm = json.loads((root/s.name/'final_metrics.json').read_text())
-            ok = bool(learn.finished)
-            prog['steps'][s.name] = dict(status='done' if ok else 'stopped', time_s=round(time.monotonic() - t0, 3),
-                                         epochs=fm['epochs'], best_metric=fm['best_metric'], best_value=fm['best_value'],
-                                         final_train_loss=fm['final_train_loss'], resumed_from=(learn.resumed or {}).get('path'),
-                                         stop_reason=learn.stop_reason or '')
-            if ok: prog['last_finished'] = s.name
-            log(f"{s.name}: {'done' if ok else 'stopped early: ' + (learn.stop_reason or '')} in {time.monotonic() - t0:.1f} s "
-                f"({fm['best_metric']} best {fm['best_value']})")
-        except Exception as e:
-            err = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-            prog['steps'][s.name] = dict(status='failed', error=err, time_s=round(time.monotonic() - t0, 3),
-                                         traceback=traceback.format_exc(limit=-3))
-            log(f"{s.name}: FAILED: {err}")
-            if stop_on_error:
-                prog['stopped'] = s.name
-                for r in sel[i + 1:]: prog['steps'].setdefault(r.name, {})['status'] = prog['steps'].get(r.name, {}).get('status', 'not run')
-                write_progress(root, prog)
-                log(f"stopped at {s.name} (--stop-on-error); not run: {', '.join(r.name for r in sel[i + 1:]) or 'none'}")
-                return prog
+        if not _train_step(root, prog, s, mode == 'resume', smoke, overrides, echo, log) and stop_on_error:
+            _stop_at(root, prog, s, sel[i + 1:], log)
+            return prog
         write_progress(root, prog)
     return prog
 
+# %% ../../nbs/62_stages_pipeline.ipynb #e528ea51
 def failed_steps(prog: dict) -> list[str]:
     "Names of the stages of the last run that failed."
     return [n for n in prog.get('order', []) if prog['steps'].get(n, {}).get('status') == 'failed']
@@ -114,6 +147,7 @@ def pipeline_status(root='runs/pipeline') -> dict:
                          status=st.get('status', '-'), best=st.get('best_value'), error=st.get('error', '')))
     return dict(root=str(root), last_finished=prog.get('last_finished'), mode=prog.get('mode'), stages=rows)
 
+# %% ../../nbs/62_stages_pipeline.ipynb #c9b2ecb3
 def format_status(st: dict) -> str:
     "The status as a small text table."
     lines = [f"pipeline {st['root']}: last finished step: {st['last_finished'] or 'none'}"

@@ -23,19 +23,30 @@ def _find_stage_json(ckpt: Path) -> Path | None:
         if (d/'stage.json').is_file(): return d/'stage.json'
     return None
 
-def evaluate_run(checkpoint, split: str = 'val', stage=None) -> dict:
-    "Metrics of `checkpoint` on `split` ('val'/'valid' or 'train') of its stage's data: dict(stage, split, epoch, step, n, valid_loss, ...)."
-    path = Path(checkpoint)
-    if not path.is_file(): raise UserError(f"checkpoint not found: {path}")
-    if split not in ('val', 'valid', 'train'): raise UserError(f"split must be val or train, got {split!r}")
-    try: ck = load_checkpoint(path)
+# %% ../../nbs/63_stages_runs.ipynb #97d7eec2
+def _read_checkpoint(path: Path) -> dict:
+    "The learner checkpoint at `path`; a `UserError` if it cannot be read as one."
+    try: return load_checkpoint(path)
     except Exception as e: raise UserError(f"{path} is not a readable learner checkpoint ({type(e).__name__}: {str(e)[:100]})") from None
+
+# %% ../../nbs/63_stages_runs.ipynb #9fa2a635
+def _run_info(path: Path, stage=None) -> tuple:
+    "(the stage, the run's `stage.json` or {}) for the checkpoint at `path`; `stage` (a name or index) wins over the file."
     info = {}
     sj = _find_stage_json(path)
     if sj is not None: info = json.loads(sj.read_text())
     name = stage if stage is not None else info.get('stage')
     if name is None: raise UserError(f"no stage.json next to {path}: say which stage (--stage)")
-    st = get_stage(name)
+    return get_stage(name), info
+
+# %% ../../nbs/63_stages_runs.ipynb #1dd24863
+def evaluate_run(checkpoint, split: str = 'val', stage=None) -> dict:
+    "Metrics of `checkpoint` on `split` ('val'/'valid' or 'train') of its stage's data: dict(stage, split, epoch, step, n, valid_loss, ...)."
+    path = Path(checkpoint)
+    if not path.is_file(): raise UserError(f"checkpoint not found: {path}")
+    if split not in ('val', 'valid', 'train'): raise UserError(f"split must be val or train, got {split!r}")
+    ck = _read_checkpoint(path)
+    st, info = _run_info(path, stage)
     cfg = RunConfig.from_dict(ck['config'])
     learn = st.learner(None, smoke=info.get('smoke', False), sizes=info.get('sizes'), cfg=cfg)
     try: learn.model.load_state_dict(ck['model'])
@@ -48,25 +59,34 @@ def evaluate_run(checkpoint, split: str = 'val', stage=None) -> dict:
                 step=int(ck['step']), n=len(dl.dataset), **res)
 
 # %% ../../nbs/63_stages_runs.ipynb #8dee823b
+def _num(v) -> float: return float(v) if v not in (None, '') else float('nan')
+
+# %% ../../nbs/63_stages_runs.ipynb #83cf3bd6
+def _run_folders(d: Path) -> list[Path]:
+    "The run folders under `d` (itself included), sorted."
+    return sorted({p.parent for pat in ('metrics.csv', 'final_metrics.json') for p in d.rglob(pat)})
+
+# %% ../../nbs/63_stages_runs.ipynb #875486fa
+def _run_row(r: Path, d: Path) -> dict:
+    "The summary row of the run folder `r` under `d`: from its `final_metrics.json`, else its `metrics.csv` and `stage.json`."
+    import csv
+    fm = json.loads((r/'final_metrics.json').read_text()) if (r/'final_metrics.json').is_file() else {}
+    hist = list(csv.DictReader(open(r/'metrics.csv'))) if (r/'metrics.csv').is_file() else []
+    last = hist[-1] if hist else {}
+    stage = fm.get('stage') or (json.loads((r/'stage.json').read_text()).get('stage') if (r/'stage.json').is_file() else '')
+    best = f"{fm['best_metric']}={fm['best_value']:.4g}" if fm.get('best_value') is not None else '-'
+    return dict(run=str(r.relative_to(d)) if r != d else '.', stage=stage or '-',
+                epochs=fm.get('epochs', len(hist)), best=best,
+                final_loss=_num(fm.get('final_train_loss', last.get('train_loss'))),
+                valid_loss=_num((fm.get('final') or {}).get('valid_loss', last.get('valid_loss'))),
+                time_s=fm.get('time_s', sum(_num(h.get('time_s')) for h in hist)))
+
+# %% ../../nbs/63_stages_runs.ipynb #e905c71d
 def summarize_runs(d) -> 'pd.DataFrame':
     "One row per run folder under `d` (itself included): run, stage, epochs, best, final_loss, valid_loss, time_s."
-    import csv
     import pandas as pd
     d = Path(d)
     if not d.is_dir(): raise UserError(f"not a folder: {d}")
-    runs = sorted({p.parent for pat in ('metrics.csv', 'final_metrics.json') for p in d.rglob(pat)})
+    runs = _run_folders(d)
     if not runs: raise UserError(f"no run folders (with metrics.csv or final_metrics.json) under {d}")
-    rows = []
-    for r in runs:
-        fm = json.loads((r/'final_metrics.json').read_text()) if (r/'final_metrics.json').is_file() else {}
-        hist = list(csv.DictReader(open(r/'metrics.csv'))) if (r/'metrics.csv').is_file() else []
-        last = hist[-1] if hist else {}
-        num = lambda v: float(v) if v not in (None, '') else float('nan')
-        stage = fm.get('stage') or (json.loads((r/'stage.json').read_text()).get('stage') if (r/'stage.json').is_file() else '')
-        best = f"{fm['best_metric']}={fm['best_value']:.4g}" if fm.get('best_value') is not None else '-'
-        rows.append(dict(run=str(r.relative_to(d)) if r != d else '.', stage=stage or '-',
-                         epochs=fm.get('epochs', len(hist)), best=best,
-                         final_loss=num(fm.get('final_train_loss', last.get('train_loss'))),
-                         valid_loss=num((fm.get('final') or {}).get('valid_loss', last.get('valid_loss'))),
-                         time_s=fm.get('time_s', sum(num(h.get('time_s')) for h in hist))))
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_run_row(r, d) for r in runs])

@@ -47,6 +47,7 @@ def _thumb(img, lab, size: int = 64) -> np.ndarray:
     "A `size`×`size` uint8 grey thumbnail of the page."
     return cv2.resize(img.mean(-1).astype(np.uint8), (size, size), interpolation=cv2.INTER_AREA)
 
+# %% ../../nbs/61_stages_tasks.ipynb #a526579f
 class OrientationData(Dataset):
     "Stage 0: grey `size`² thumbnails of `n_pages` synthesized pages, each turned by k·90° for k = 0..3; items (1×size×size float, k)."
     def __init__(self, n_pages: int, seed: int = 0, size: int = 64, dpi: float = 50):
@@ -57,11 +58,13 @@ class OrientationData(Dataset):
         t = np.ascontiguousarray(np.rot90(self.pages[i // 4], k)).astype(np.float32) / 255 - 0.5
         return torch.from_numpy(t)[None], torch.tensor(k)
 
+# %% ../../nbs/61_stages_tasks.ipynb #c4050b78
 def _page_target(img, lab, target: str = 'classes'):
     "(RGB page, uint8 target, (rows, cols) of its wave pixels) for `target` 'classes' (0 bg, 1 grid, 2 wave) or 'trace' (0/1)."
     t = lab.classes if target == 'classes' else (trace_mask(lab) > 0.3).astype(np.uint8)
     return img, t, np.flatnonzero(lab.classes == 2)
 
+# %% ../../nbs/61_stages_tasks.ipynb #8e22b996
 class CropData(Dataset):
     "Stages 1-2: `n` crops (`size`²) of `n_pages` pages with the per-pixel `target` ('classes' or 'trace'); items (3×size×size float, target)."
     def __init__(self, n: int, n_pages: int, target: str = 'classes', seed: int = 0, size: int = 64, dpi: float = 100,
@@ -86,6 +89,7 @@ def _orientation_model(cfg: RunConfig) -> nn.Module:
     from ecgkit.models.registry import create_model
     return create_model('classifier', backbone=b, in_chans=1, num_classes=4)
 
+# %% ../../nbs/61_stages_tasks.ipynb #c338e007
 def _unet_model(out_chans: int):
     "The tiny built-in U-Net, or `ecgkit.models`' timm-encoder U-Net when `model.backbone` is set."
     def make(cfg: RunConfig) -> nn.Module:
@@ -94,9 +98,13 @@ def _unet_model(out_chans: int):
         return create_model('unet', backbone=cfg.model.backbone, in_chans=3, num_classes=out_chans)
     return make
 
+# %% ../../nbs/61_stages_tasks.ipynb #1ea12fce
 def _seg_loss(pred, y): return F.cross_entropy(pred, y, weight=torch.tensor([1.0, 1.0, 4.0], device=pred.device))
+
+# %% ../../nbs/61_stages_tasks.ipynb #bde7463f
 def _trace_loss(pred, y): return F.binary_cross_entropy_with_logits(pred[:, 0], y, pos_weight=torch.tensor(4.0, device=pred.device))
 
+# %% ../../nbs/61_stages_tasks.ipynb #44006fc2
 register_stage(Stage(
     'stage0', 0, 'page orientation (k·90°) from a 64×64 grey thumbnail',
     model=_orientation_model,
@@ -106,6 +114,7 @@ register_stage(Stage(
     smoke_config=('train.batch_size=8', 'train.epochs=1'),
     sizes=dict(train=96, valid=24), smoke_sizes=dict(train=4, valid=2)), replace=True)
 
+# %% ../../nbs/61_stages_tasks.ipynb #eb0b1111
 def _crop_stage(name, index, title, target, out_chans, loss, metrics, decode) -> Stage:
     "A segmentation stage on 64×64 crops of synthesized pages; only the target, head and loss differ."
     return Stage(name, index, title, model=_unet_model(out_chans),
@@ -114,6 +123,7 @@ def _crop_stage(name, index, title, target, out_chans, loss, metrics, decode) ->
                  smoke_config=('train.batch_size=8', 'train.epochs=1'),
                  sizes=dict(train=512, valid=128), smoke_sizes=dict(train=16, valid=8))
 
+# %% ../../nbs/61_stages_tasks.ipynb #8bee76f2
 register_stage(_crop_stage('stage1', 1, 'background / grid / wave segmentation of 64×64 crops', 'classes', 3, _seg_loss,
                            lambda: {'dice': Dice(3), 'accuracy': Accuracy(3)},
                            lambda pred: pred.argmax(1)), replace=True)             # 0 background, 1 grid, 2 wave per pixel
