@@ -5,6 +5,7 @@
 # %% ../../nbs/61_stages_tasks.ipynb #6df8dd1a
 from __future__ import annotations
 from functools import partial
+from typing import Callable
 
 import cv2
 import numpy as np
