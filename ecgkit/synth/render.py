@@ -32,7 +32,7 @@ FONTS = ('DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSansMono.ttf', 'DejaVuS
 def _font_dir() -> Path:
     return Path(importlib.util.find_spec('matplotlib').submodule_search_locations[0])/'mpl-data'/'fonts'/'ttf'
 
-# %% ../../nbs/11_synth_render.ipynb #b3ce9413
+# %% ../../nbs/11_synth_render.ipynb #c5b04e2a
 @dataclass
 class Style:
     "How a page looks; `Style.sample(rng)` draws one, `Style()` is ECG-image-kit's default template."
@@ -51,24 +51,23 @@ class Style:
     header: str = ''                   # printed header text ('' for none)
     margin_mm: float = 0.0             # blank border: the grid is printed only inside it
 
-# %% ../../nbs/11_synth_render.ipynb #745286c3
-@patch(cls_method=True)
-def sample(cls: Style, rng, grid=None, header_text: str = '') -> Style:
-    "A random style; `grid` forces a grid colour."
-    g = grid or rng.choice(['red'] * 4 + ['pink'] * 2 + ['brown', 'blue', 'green', 'grey', 'none'])
-    ink = tuple(int(v) for v in (rng.integers(0, 40, 3) if rng.random() < 0.85 else (rng.integers(0, 30), rng.integers(20, 60), rng.integers(90, 160))))
-    paper = tuple(int(v) for v in 255 - rng.integers(0, 12) * np.array([0, rng.random() * 0.3, rng.random()]).round())
-    return cls(grid=str(g), paper_rgb=paper, ink_rgb=ink, trace_px=int(rng.choice([1, 1, 1, 2, 3])),
-               major_px=int(rng.choice([1, 1, 2])), font=str(rng.choice(FONTS)), font_pt=float(rng.uniform(9, 13)),
-               labels=rng.random() < 0.97, pulse=rng.random() < 0.9, separators=rng.random() < 0.9,
-               footer=rng.random() < 0.7, header=header_text if rng.random() < 0.5 else '',
-               margin_mm=float(rng.choice([0, 0, 0, rng.uniform(2, 8)])))
+    @classmethod
+    def sample(cls, rng, grid=None, header_text: str = '') -> 'Style':
+        "A random style; `grid` forces a grid colour."
+        g = grid or rng.choice(['red'] * 4 + ['pink'] * 2 + ['brown', 'blue', 'green', 'grey', 'none'])
+        ink = tuple(int(v) for v in (rng.integers(0, 40, 3) if rng.random() < 0.85 else (rng.integers(0, 30), rng.integers(20, 60), rng.integers(90, 160))))
+        paper = tuple(int(v) for v in 255 - rng.integers(0, 12) * np.array([0, rng.random() * 0.3, rng.random()]).round())
+        return cls(grid=str(g), paper_rgb=paper, ink_rgb=ink, trace_px=int(rng.choice([1, 1, 1, 2, 3])),
+                   major_px=int(rng.choice([1, 1, 2])), font=str(rng.choice(FONTS)), font_pt=float(rng.uniform(9, 13)),
+                   labels=rng.random() < 0.97, pulse=rng.random() < 0.9, separators=rng.random() < 0.9,
+                   footer=rng.random() < 0.7, header=header_text if rng.random() < 0.5 else '',
+                   margin_mm=float(rng.choice([0, 0, 0, rng.uniform(2, 8)])))
 
 # %% ../../nbs/11_synth_render.ipynb #1d37eb5b
 MARKERS = ('none', 'I', 'aVR', 'V1', 'V4', 'II', 'aVL', 'V2', 'V5', 'III', 'aVF', 'V3', 'V6', 'II-rhythm')
 TYPES = ('0001', '0003', '0004', '0005', '0006', '0009', '0010', '0011', '0012')
 
-# %% ../../nbs/11_synth_render.ipynb #c8160a0c
+# %% ../../nbs/11_synth_render.ipynb #c13fc82b
 @dataclass
 class Labels:
     "The labels of one synthesized image (coordinates are image pixels unless prefixed `page_`)."
@@ -86,7 +85,7 @@ class Labels:
     orientation: int = 0             # 0..7 = k + 4·m: mirrored left-right first (m = 1), then turned k·90° counter-clockwise
     paper: dict = field(default_factory=dict)
 
-# %% ../../nbs/11_synth_render.ipynb #c4499f59
+# %% ../../nbs/11_synth_render.ipynb #62f169bc
 @patch
 def save(self: Labels, path):
     "Write to a compressed `.npz` (see `load_labels`)."
@@ -97,7 +96,7 @@ def save(self: Labels, path):
     np.savez_compressed(path, meta=json.dumps(meta), markers=self.markers.astype(np.float32), grid=self.grid.astype(np.float32),
                         classes=self.classes, marker_mask=self.marker_mask, page_map=self.page_map.astype(np.float32), **arrays)
 
-# %% ../../nbs/11_synth_render.ipynb #09316f6a
+# %% ../../nbs/11_synth_render.ipynb #177c1fc1
 def load_labels(path) -> Labels:
     "Read labels written by `Labels.save` (the `{id}-{type}.labels.npz` beside a synthesized image)."
     z = np.load(path)
@@ -112,13 +111,13 @@ PIXEL_CENTER = 0.5        # label (pixel-centre) coordinates = paper/ECG-image-k
 
 def _fix(xy) -> np.ndarray: return np.round(np.asarray(xy, np.float64) * (1 << SHIFT)).astype(np.int32)
 
-# %% ../../nbs/11_synth_render.ipynb #ed000b76
+# %% ../../nbs/11_synth_render.ipynb #a8f9c2aa
 @lru_cache(maxsize=64)
 def _font(name: str, px: int):
     from PIL import ImageFont
     return ImageFont.truetype(str(_font_dir()/name), px)
 
-# %% ../../nbs/11_synth_render.ipynb #5867eeea
+# %% ../../nbs/11_synth_render.ipynb #2460b2b7
 def _text(img, text, x, y, h_px, font, rgb, mask=None, value=0):
     "Draw `text` with its line top-left at (x, y), cap height about `h_px`; return its box corners (4, 2)."
     f = _font(font, max(6, int(round(h_px * 1.35))))
@@ -134,7 +133,7 @@ def _text(img, text, x, y, h_px, font, rgb, mask=None, value=0):
     bx0, by0, bx1, by1 = x0, y0, x0 + a.shape[1], y0 + a.shape[0]
     return np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]], np.float32)
 
-# %% ../../nbs/11_synth_render.ipynb #2509903e
+# %% ../../nbs/11_synth_render.ipynb #023e3944
 def _grid(img, classes, paper: Paper, style: Style):
     major, minor = GRIDS[style.grid]
     if major is None: return
@@ -150,20 +149,20 @@ def _grid(img, classes, paper: Paper, style: Style):
         cv2.polylines(img, pts, False, rgb, t, cv2.LINE_AA, SHIFT)
         cv2.polylines(classes, pts, False, 1, t, cv2.LINE_8, SHIFT)
 
-# %% ../../nbs/11_synth_render.ipynb #947005fc
+# %% ../../nbs/11_synth_render.ipynb #608ee459
 def _canvas(paper: Paper, style: Style):
     "The blank page (H, W, 3) in the paper colour, and zero class and marker masks (H, W)."
     H, W = paper.height_px, paper.width_px
     img = np.empty((H, W, 3), np.uint8); img[:] = style.paper_rgb
     return img, np.zeros((H, W), np.uint8), np.zeros((H, W), np.uint8)
 
-# %% ../../nbs/11_synth_render.ipynb #fb7b63d0
+# %% ../../nbs/11_synth_render.ipynb #a55fa126
 def _marker_class(p, paper: Paper) -> int:
     "Marker class of panel `p`'s label on `paper`."
     marker_of = {lead: MARKERS.index(lead) for row in paper.layout.rows for lead in row}
     return MARKERS.index('II-rhythm') if p.rhythm else marker_of.get(p.lead, 0)
 
-# %% ../../nbs/11_synth_render.ipynb #25830ae0
+# %% ../../nbs/11_synth_render.ipynb #5a89ebee
 def _trace(img, classes, x, y, ink, t):
     "Draw the finite points of a trace (paper coordinates `x`, `y`) in `ink`, `t` px wide; class 2 under it."
     ok = np.isfinite(y)
@@ -172,7 +171,7 @@ def _trace(img, classes, x, y, ink, t):
         cv2.polylines(img, [pts], False, ink, t, cv2.LINE_AA, SHIFT)
         cv2.polylines(classes, [pts], False, 2, t, cv2.LINE_8, SHIFT)
 
-# %% ../../nbs/11_synth_render.ipynb #420b199a
+# %% ../../nbs/11_synth_render.ipynb #1b8a7048
 def _draw_panels(img, classes, mmask, rec: Record, paper: Paper, style: Style, h_txt: float, t: int):
     "Draw each panel's label and trace; return the panels' labels, the marker rows, and the pulses and separators to draw."
     ink, scale, C = style.ink_rgb, paper.dpi / 200, PIXEL_CENTER
@@ -190,7 +189,7 @@ def _draw_panels(img, classes, mmask, rec: Record, paper: Paper, style: Style, h
         _trace(img, classes, x, y, ink, t)
     return panels, markers, lines, ticks
 
-# %% ../../nbs/11_synth_render.ipynb #aa476a30
+# %% ../../nbs/11_synth_render.ipynb #7101818f
 def _draw_ticks(img, classes, lines, ticks, ink, t):
     "Draw the pulses `lines` `t` px wide and the separators `ticks` 2·`t`+1 px wide; class 2 under them."
     C = PIXEL_CENTER
@@ -199,7 +198,7 @@ def _draw_ticks(img, classes, lines, ticks, ink, t):
         cv2.polylines(img, [_fix(l - C) for l in group], False, ink, w, cv2.LINE_AA, SHIFT)
         cv2.polylines(classes, [_fix(l - C) for l in group], False, 2, w, cv2.LINE_8, SHIFT)
 
-# %% ../../nbs/11_synth_render.ipynb #d47e7f2e
+# %% ../../nbs/11_synth_render.ipynb #b17f99e3
 def _footer_header(img, rec: Record, paper: Paper, style: Style, h_txt: float, header: str = None):
     "Print the footer ('25mm/s', '10mm/mV') when the style has one, and the header text (`header`, else the style's)."
     H, ink = img.shape[0], style.ink_rgb
@@ -210,14 +209,14 @@ def _footer_header(img, rec: Record, paper: Paper, style: Style, h_txt: float, h
     text = style.header if header is None else header
     if text: _text(img, text, 15 * paper.px_per_mm, 8 * paper.px_per_mm, h_txt, style.font, ink)
 
-# %% ../../nbs/11_synth_render.ipynb #9b1782da
+# %% ../../nbs/11_synth_render.ipynb #c6f90e50
 def _page_map(H: int, W: int, scale: float, step: int) -> np.ndarray:
     "Canonical page (x, y) at image points (j·`step`, i·`step`) of an unwarped (H, W) render at `scale` × 200 dpi."
     C = PIXEL_CENTER
     gy, gx = np.mgrid[0:H + step:step, 0:W + step:step].astype(np.float32)
     return (np.stack([gx, gy], -1) + C) / scale - C
 
-# %% ../../nbs/11_synth_render.ipynb #1288df48
+# %% ../../nbs/11_synth_render.ipynb #06bf68ca
 def _grid_labels(paper: Paper, style: Style) -> np.ndarray:
     "The grid crossings (n, 4) printed on `paper` in `style`: x, y (pixel centres), vertical and horizontal line index."
     H, W = paper.height_px, paper.width_px
@@ -227,13 +226,13 @@ def _grid_labels(paper: Paper, style: Style) -> np.ndarray:
     if m > 0: grid = grid[(grid[:, 0] >= m) & (grid[:, 0] <= W - m) & (grid[:, 1] >= m) & (grid[:, 1] <= H - m)]
     return grid
 
-# %% ../../nbs/11_synth_render.ipynb #a651d288
+# %% ../../nbs/11_synth_render.ipynb #a5034166
 def _paper_meta(paper: Paper) -> dict:
     "The paper's resolution, speed, gain, layout name and 200 dpi page size, as `Labels.paper`."
     return dict(dpi=paper.dpi, mm_per_s=paper.mm_per_s, mm_per_mv=paper.mm_per_mv, layout=paper.layout.name,
                 page_size=[paper.with_(dpi=200).height_px, paper.with_(dpi=200).width_px])
 
-# %% ../../nbs/11_synth_render.ipynb #bc1c98c6
+# %% ../../nbs/11_synth_render.ipynb #ce3adff7
 def render(rec: Record, paper: Paper = None, style: Style = None, header: str = None):
     "Draw `rec` on `paper` in `style`; returns (RGB uint8 image, `Labels`)."
     paper, style = paper or Paper(), style or Style()
