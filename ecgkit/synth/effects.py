@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
 
 from .warp import displacement, page_corners
 
@@ -28,6 +29,7 @@ def smooth_noise(rng, shape, cell: float, octaves: int = 1, persistence: float =
         tot += amp; amp *= persistence
     return out / tot
 
+# %% ../../nbs/13_synth_effects.ipynb #1b7d95d6
 def kelvin_rgb(kelvin: float) -> np.ndarray:
     "RGB gains (largest 1) of light at colour temperature `kelvin` (Tanner Helland's fit of the black-body curve; 6600 K is white)."
     t = kelvin / 100
@@ -37,6 +39,7 @@ def kelvin_rgb(kelvin: float) -> np.ndarray:
     v = np.clip([r, g, b], 1, 255) / 255
     return (v / v.max()).astype(np.float32)
 
+# %% ../../nbs/13_synth_effects.ipynb #680a1df1
 def apply_gain(img, gain) -> np.ndarray:
     "img · gain, gain a low-resolution float32 (h, w[, c]) field upsampled to the image (saturating uint8)."
     H, W = img.shape[:2]
@@ -44,12 +47,14 @@ def apply_gain(img, gain) -> np.ndarray:
     if img.ndim == 3 and g.ndim == 2: g = cv2.merge([g] * img.shape[2])
     return cv2.multiply(img, g, dtype=cv2.CV_8U)
 
+# %% ../../nbs/13_synth_effects.ipynb #40dc908e
 def apply_add(img, add) -> np.ndarray:
     H, W = img.shape[:2]
     a = cv2.resize(add, (W, H), interpolation=cv2.INTER_LINEAR) if add.shape[:2] != (H, W) else add
     if img.ndim == 3 and a.ndim == 2: a = cv2.merge([a] * img.shape[2])
     return cv2.add(img, a, dtype=cv2.CV_8U)
 
+# %% ../../nbs/13_synth_effects.ipynb #35e642fd
 def add_noise(img, rng, sigma: float, tile: int = 331) -> np.ndarray:
     "Add N(0, sigma²) noise per pixel and channel: a random tile, rolled and wrapped over the image."
     if sigma <= 0: return img
@@ -60,6 +65,7 @@ def add_noise(img, rng, sigma: float, tile: int = 331) -> np.ndarray:
     n = cv2.copyMakeBorder(t if c > 1 else t[..., 0], 0, max(H - tile, 0), 0, max(W - tile, 0), cv2.BORDER_WRAP)[:H, :W]
     return cv2.add(img, n, dtype=cv2.CV_8U)
 
+# %% ../../nbs/13_synth_effects.ipynb #af73e334
 def jpeg(img, quality: int) -> np.ndarray:
     "JPEG round trip at `quality` (RGB or grey)."
     if img.ndim == 2:
@@ -67,15 +73,18 @@ def jpeg(img, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode('.jpg', cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
+# %% ../../nbs/13_synth_effects.ipynb #ebaaf391
 def gauss_blur(img, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(img, (0, 0), float(sigma)) if sigma > 0.05 else img
 
+# %% ../../nbs/13_synth_effects.ipynb #f346ae61
 def apply_lut(img, lut) -> np.ndarray:
     "Per-channel tone curve: `lut` (256,) or (256, 3) uint8."
     lut = np.asarray(lut, np.uint8)
     if img.ndim == 3 and lut.ndim == 2: lut = lut.reshape(256, 1, 3)
     return cv2.LUT(img, lut)
 
+# %% ../../nbs/13_synth_effects.ipynb #3d47353a
 def tone_curve(gain=(1, 1, 1), gamma: float = 1.0, black: float = 0.0, white: float = 255.0) -> np.ndarray:
     "(256, 3) curve: per-channel gain, then gamma, then levels mapped into [black, white]."
     v = np.arange(256, dtype=np.float64)[:, None] / 255 * np.asarray(gain, np.float64)[None]
@@ -100,49 +109,61 @@ class Page:
             self._xy = np.meshgrid(np.arange(w, dtype=np.float32) * self.f, np.arange(h, dtype=np.float32) * self.f)
         return self._xy
 
-    def mul(self, g):
-        "Multiply the page by `g`: (h, w) grey or (h, w, 3) / (3,) colour gain."
-        g = np.asarray(g, np.float32)
-        if g.ndim == 2: self.lum = g if self.lum is None else self.lum * g
-        else: self.col = np.broadcast_to(g, self.shape + (3,)).copy() if self.col is None else self.col * g
+# %% ../../nbs/13_synth_effects.ipynb #1a7fa4e6
+@patch
+def mul(self: Page, g):
+    "Multiply the page by `g`: (h, w) grey or (h, w, 3) / (3,) colour gain."
+    g = np.asarray(g, np.float32)
+    if g.ndim == 2: self.lum = g if self.lum is None else self.lum * g
+    else: self.col = np.broadcast_to(g, self.shape + (3,)).copy() if self.col is None else self.col * g
 
-    def lattice(self):
-        "(x, y) of the displacement lattice (every `step` px, one node past the edges)."
-        s = self.step
-        return np.meshgrid(np.arange(self.W // s + 2, dtype=np.float32) * s, np.arange(self.H // s + 2, dtype=np.float32) * s)
+# %% ../../nbs/13_synth_effects.ipynb #500a329b
+@patch
+def lattice(self: Page):
+    "(x, y) of the displacement lattice (every `step` px, one node past the edges)."
+    s = self.step
+    return np.meshgrid(np.arange(self.W // s + 2, dtype=np.float32) * s, np.arange(self.H // s + 2, dtype=np.float32) * s)
 
-    def move(self, dx, dy):
-        "Add a displacement (backward: output p shows source p + d) given on `lattice()`."
-        d = np.dstack([dx, dy]).astype(np.float32)
-        self.disp = d if self.disp is None else self.disp + d
+# %% ../../nbs/13_synth_effects.ipynb #a0848196
+@patch
+def move(self: Page, dx, dy):
+    "Add a displacement (backward: output p shows source p + d) given on `lattice()`."
+    d = np.dstack([dx, dy]).astype(np.float32)
+    self.disp = d if self.disp is None else self.disp + d
 
-    def hole(self, poly, value: int = 1):
-        if self.holes is None: self.holes = np.zeros((self.H, self.W), np.uint8)
-        cv2.fillPoly(self.holes, [np.round(np.asarray(poly)).astype(np.int32)], int(value))
+# %% ../../nbs/13_synth_effects.ipynb #61f5a541
+@patch
+def hole(self: Page, poly, value: int = 1):
+    if self.holes is None: self.holes = np.zeros((self.H, self.W), np.uint8)
+    cv2.fillPoly(self.holes, [np.round(np.asarray(poly)).astype(np.int32)], int(value))
 
-    def paper_rgb(self) -> np.ndarray:
-        return np.median(self.img[::17, ::17].reshape(-1, self.img.shape[2]), 0)
+# %% ../../nbs/13_synth_effects.ipynb #0a98aa5f
+@patch
+def paper_rgb(self: Page) -> np.ndarray:
+    return np.median(self.img[::17, ::17].reshape(-1, self.img.shape[2]), 0)
 
-    def warps(self) -> list:
-        return [] if self.disp is None else [displacement(self.disp[..., 0], self.disp[..., 1], self.step, (self.H, self.W))]
+# %% ../../nbs/13_synth_effects.ipynb #cb3da998
+@patch
+def warps(self: Page) -> list:
+    return [] if self.disp is None else [displacement(self.disp[..., 0], self.disp[..., 1], self.step, (self.H, self.W))]
 
-    def result(self):
-        "The painted page (a new array unless nothing was painted) and the holes mask."
-        out = self.img
-        if self.bleed > 0: out = cv2.GaussianBlur(out, (0, 0), self.bleed)
-        if self.lum is not None or self.col is not None:
-            g = self.col if self.lum is None else (self.lum if self.col is None else self.col * self.lum[..., None])
-            out = apply_gain(out, np.clip(g, 0, 4))
-        for poly, rgb in self.paint:
-            if out is self.img: out = out.copy()
-            cv2.fillPoly(out, [np.round(np.asarray(poly)).astype(np.int32)], tuple(float(v) for v in rgb), cv2.LINE_AA)
-        return out, self.holes
+# %% ../../nbs/13_synth_effects.ipynb #853ca1a3
+@patch
+def result(self: Page):
+    "The painted page (a new array unless nothing was painted) and the holes mask."
+    out = self.img
+    if self.bleed > 0: out = cv2.GaussianBlur(out, (0, 0), self.bleed)
+    if self.lum is not None or self.col is not None:
+        g = self.col if self.lum is None else (self.lum if self.col is None else self.col * self.lum[..., None])
+        out = apply_gain(out, np.clip(g, 0, 4))
+    for poly, rgb in self.paint:
+        if out is self.img: out = out.copy()
+        cv2.fillPoly(out, [np.round(np.asarray(poly)).astype(np.int32)], tuple(float(v) for v in rgb), cv2.LINE_AA)
+    return out, self.holes
 
-# %% ../../nbs/13_synth_effects.ipynb #478e0100
-def wrinkles(pg: Page, rng, strength: float, disp: float, facets: int):
-    "Crumpled-paper shading (angular facets lit unevenly, plus rounded ridges) and a small matching displacement."
-    f2 = 4
-    h, w = -(-pg.H // f2), -(-pg.W // f2)
+# %% ../../nbs/13_synth_effects.ipynb #e28ae2a5
+def _facets(rng, h, w, facets: int) -> np.ndarray:
+    "Shading (h, w) of about `facets` flat facets: Voronoi cells of random seeds, each a randomly tilted plane of light."
     seeds = np.ones((h, w), np.uint8)
     seeds[rng.integers(0, h, facets), rng.integers(0, w, facets)] = 0
     _, lab = cv2.distanceTransformWithLabels(seeds, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
@@ -152,19 +173,41 @@ def wrinkles(pg: Page, rng, strength: float, disp: float, facets: int):
     lev, tx, ty = (rng.normal(0, 1, k).astype(np.float32), *rng.normal(0, 1.0 / r, (2, k)).astype(np.float32))
     X, Y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     fac = lev[lab] + tx[lab] * (X - sx[lab]) + ty[lab] * (Y - sy[lab])     # facets (Voronoi cells), each a tilted plane of light
-    fac = cv2.GaussianBlur(fac, (0, 0), 0.8)
+    return cv2.GaussianBlur(fac, (0, 0), 0.8)
+
+# %% ../../nbs/13_synth_effects.ipynb #96cb51f4
+def _ridges(rng, h, w, f2: int):
+    "A ridged height field (h, w) with features of 300–700 px / `f2`, and its slope towards a random light direction."
     hgt = np.abs(smooth_noise(rng, (h, w), rng.uniform(300, 700) / f2, 2, 0.4))   # ridged: sharp valleys at the zero crossings
     gy, gx = np.gradient(hgt)
     a = rng.uniform(0, 2 * np.pi)
-    rid = gx * float(np.cos(a)) + gy * float(np.sin(a))
+    return hgt, gx * float(np.cos(a)) + gy * float(np.sin(a))
+
+# %% ../../nbs/13_synth_effects.ipynb #c461cc60
+def _wrinkle_shade(fac, rid, strength: float) -> np.ndarray:
+    "Grey gain 1 + s, s the facets plus 0.4 × the ridges (each normalised) scaled to std `strength`; clipped to [0.35, 1.25]."
     s = fac / (fac.std() + 1e-6) + 0.4 * rid / (rid.std() + 1e-6)
     s = s * (strength / (s.std() + 1e-6))
-    pg.mul(cv2.resize(np.clip(1 + s, 0.35, 1.25).astype(np.float32), pg.shape[::-1], interpolation=cv2.INTER_LINEAR))
+    return np.clip(1 + s, 0.35, 1.25).astype(np.float32)
+
+# %% ../../nbs/13_synth_effects.ipynb #6d13c65b
+def _wrinkle_move(pg: Page, hgt, disp: float, f2: int):
+    "Move `pg` along the blurred gradient of the height field `hgt` (1/`f2` resolution), by at most `disp` px."
     sm = cv2.GaussianBlur(hgt.astype(np.float32), (0, 0), 16 / f2)
     sy, sx = np.gradient(sm)
     k = disp / (np.hypot(sx, sy).max() + 1e-9)
     ny, nx = pg.lattice()[0].shape
     pg.move(cv2.resize(sx * k, (nx, ny), interpolation=cv2.INTER_LINEAR), cv2.resize(sy * k, (nx, ny), interpolation=cv2.INTER_LINEAR))
+
+# %% ../../nbs/13_synth_effects.ipynb #478e0100
+def wrinkles(pg: Page, rng, strength: float, disp: float, facets: int):
+    "Crumpled-paper shading (angular facets lit unevenly, plus rounded ridges) and a small matching displacement."
+    f2 = 4
+    h, w = -(-pg.H // f2), -(-pg.W // f2)
+    fac = _facets(rng, h, w, facets)
+    hgt, rid = _ridges(rng, h, w, f2)
+    pg.mul(cv2.resize(_wrinkle_shade(fac, rid, strength), pg.shape[::-1], interpolation=cv2.INTER_LINEAR))
+    _wrinkle_move(pg, hgt, disp, f2)
 
 # %% ../../nbs/13_synth_effects.ipynb #95d845d3
 def _crease_line(pg: Page, rng):
@@ -174,12 +217,30 @@ def _crease_line(pg: Page, rng):
     px, py = rng.uniform(0.15, 0.85) * pg.W, rng.uniform(0.15, 0.85) * pg.H
     return a, b, float(-(a * px + b * py))
 
+# %% ../../nbs/13_synth_effects.ipynb #029a6936
 def _line_field(shape, f: float, a: float, b: float, c: float, profile, d0: float, res: float) -> np.ndarray:
     "A field depending only on d = a·x + b·y + c, `profile` (sampled from d0 every `res` px), on a 1/`f` lattice: one warpAffine."
     src = np.ascontiguousarray(np.tile(np.asarray(profile, np.float32), (2, 1)))
     M = np.array([[a * f / res, b * f / res, (c - d0) / res], [0, 0, 0]], np.float64)
     return cv2.warpAffine(src, M, shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
+# %% ../../nbs/13_synth_effects.ipynb #976ae1a1
+def _fold_profile(rng):
+    "One fold's brightness profile across its line (from −40 px, every 0.25 px) and its pull strength `k`."
+    ridge, w1, shadow, w2, step, k = (rng.uniform(0.1, 0.35), rng.uniform(1.5, 3.0), rng.uniform(0.06, 0.25),
+                                      rng.uniform(6, 40), rng.uniform(-0.05, 0.05), rng.uniform(0.0005, 0.002))
+    d = np.arange(-40, 8 * w2, 0.25)
+    prof = 1 + ridge * np.exp(-(d / w1) ** 2) - shadow * np.exp(-d / w2) * (d > 0) + step * np.tanh(d / 4)
+    return prof, k
+
+# %% ../../nbs/13_synth_effects.ipynb #6e8b41d0
+def _fold_pull(gx, gy, a: float, b: float, c: float, k: float):
+    "Displacement (dx, dy) on the lattice `gx`, `gy` towards the line a·x + b·y + c = 0, strength `k`."
+    dl = gx * np.float32(a) + gy * np.float32(b) + np.float32(c)  # the page shortens across a fold: content moves towards it
+    m = np.float32(k) * np.sqrt(dl * dl + 100) * np.sign(dl)
+    return m * np.float32(a), m * np.float32(b)
+
+# %% ../../nbs/13_synth_effects.ipynb #6ae89a87
 def creases(pg: Page, rng, n: int):
     "`n` straight folds: bright ridge, one-sided shadow, brightness step and a slight pull towards the fold."
     gx, gy = pg.lattice()
@@ -187,14 +248,10 @@ def creases(pg: Page, rng, n: int):
     dx, dy = np.zeros(gx.shape, np.float32), np.zeros(gx.shape, np.float32)
     for _ in range(n):
         a, b, c = _crease_line(pg, rng)
-        ridge, w1, shadow, w2, step, k = (rng.uniform(0.1, 0.35), rng.uniform(1.5, 3.0), rng.uniform(0.06, 0.25),
-                                          rng.uniform(6, 40), rng.uniform(-0.05, 0.05), rng.uniform(0.0005, 0.002))
-        d = np.arange(-40, 8 * w2, 0.25)
-        prof = 1 + ridge * np.exp(-(d / w1) ** 2) - shadow * np.exp(-d / w2) * (d > 0) + step * np.tanh(d / 4)
+        prof, k = _fold_profile(rng)
         g *= _line_field(pg.shape, pg.f, a, b, c, prof, -40, 0.25)
-        dl = gx * np.float32(a) + gy * np.float32(b) + np.float32(c)  # the page shortens across a fold: content moves towards it
-        m = np.float32(k) * np.sqrt(dl * dl + 100) * np.sign(dl)
-        dx += m * np.float32(a); dy += m * np.float32(b)
+        mx, my = _fold_pull(gx, gy, a, b, c, k)
+        dx += mx; dy += my
     pg.mul(g)
     pg.move(dx, dy)
 
@@ -208,8 +265,19 @@ def _blob(rng, h, w, cx, cy, r, rough: float = 0.35):
     q = np.hypot(X - cx, Y - cy) / r + rough * n
     return np.clip((1 - q) * 4, 0, 1).astype(np.float32), (slice(y0, y1), slice(x0, x1))
 
+# %% ../../nbs/13_synth_effects.ipynb #f60e4959
 _STAINS = ((150, 105, 50), (185, 150, 80), (120, 80, 40), (200, 175, 110), (160, 120, 90))
 
+def _stain_gain(rng, m, is_water: bool) -> np.ndarray:
+    "Colour gain (…, 3) of a stain or water mark with blob indicator `m`: fill plus a darker tide-line rim."
+    rim = np.exp(-((m - 0.08) / 0.1) ** 2) * (m > 0)      # the tide line at the blob's edge
+    col = (np.array((175, 170, 150) if is_water else _STAINS[rng.integers(len(_STAINS))], np.float32) / 255
+           * rng.uniform(0.9, 1.05))
+    fill = rng.uniform(0.05, 0.25) if is_water else rng.uniform(0.25, 0.7)
+    a = np.clip(fill * m + rng.uniform(0.2, 0.5) * rim, 0, 0.85)[..., None]
+    return 1 - a * (1 - col)
+
+# %% ../../nbs/13_synth_effects.ipynb #dfa8bdc6
 def stains(pg: Page, rng, n: int, water: int):
     "Brown/yellow stains with darker rims, and pale water marks (mostly rim)."
     h, w = pg.shape
@@ -221,21 +289,35 @@ def stains(pg: Page, rng, n: int, water: int):
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
         m, sl = _blob(rng, h, w, cx, cy, r)
         if m is None: continue
-        rim = np.exp(-((m - 0.08) / 0.1) ** 2) * (m > 0)      # the tide line at the blob's edge
-        col = (np.array((175, 170, 150) if is_water else _STAINS[rng.integers(len(_STAINS))], np.float32) / 255
-               * rng.uniform(0.9, 1.05))
-        fill = rng.uniform(0.05, 0.25) if is_water else rng.uniform(0.25, 0.7)
-        a = np.clip(fill * m + rng.uniform(0.2, 0.5) * rim, 0, 0.85)[..., None]
-        g[sl] *= 1 - a * (1 - col)
+        g[sl] *= _stain_gain(rng, m, is_water)
     pg.mul(g)
 
+# %% ../../nbs/13_synth_effects.ipynb #cc09955c
 def soak(pg: Page, rng):
     "Yellowed paper and slightly bled ink."
     pg.mul(np.array([1.0, rng.uniform(0.93, 0.99), rng.uniform(0.78, 0.93)], np.float32) * rng.uniform(0.92, 1.0))
     pg.bleed = max(pg.bleed, rng.uniform(0.4, 1.0))
 
+# %% ../../nbs/13_synth_effects.ipynb #f67b0afd
 _MOULD = ((45, 70, 40), (30, 55, 35), (70, 85, 55), (60, 60, 55), (35, 40, 35), (95, 105, 70))
 
+def _colony_gain(rng, m):
+    "Colour gain (…, 3) of a speckled colony with blob indicator `m`, and its colour (3,) in 0..1."
+    speck = smooth_noise(rng, m.shape, rng.uniform(1.0, 3.0), 2)
+    dens = np.clip(m * rng.uniform(0.6, 0.9) + 0.35 * speck * m, 0, 0.9)
+    col = np.array(_MOULD[rng.integers(len(_MOULD))], np.float32) / 255
+    return 1 - dens[..., None] * (1 - col), col
+
+# %% ../../nbs/13_synth_effects.ipynb #57c6fc76
+def _satellites(rng, g, cx, cy, r, col, f: int):
+    "Draw 3–24 small dots of colour `col` into the gain field `g`, scattered about (cx, cy) by 1.5·`r`."
+    for _ in range(int(rng.integers(3, 25))):                  # satellite spots
+        sx, sy = cx + rng.normal(0, 1.5 * r), cy + rng.normal(0, 1.5 * r)
+        rr = rng.uniform(0.7, 4) / f * 2
+        dot = tuple(float(v) for v in 1 - rng.uniform(0.3, 0.75) * (1 - col))
+        cv2.circle(g, (int(sx), int(sy)), max(int(rr), 1), dot, -1, cv2.LINE_AA)
+
+# %% ../../nbs/13_synth_effects.ipynb #fb4cb754
 def mould(pg: Page, rng, colonies: int):
     "Speckled dark-green / grey mould colonies with satellite dots."
     h, w = pg.shape
@@ -246,15 +328,9 @@ def mould(pg: Page, rng, colonies: int):
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
         m, sl = _blob(rng, h, w, cx, cy, r, rough=0.6)
         if m is None: continue
-        speck = smooth_noise(rng, m.shape, rng.uniform(1.0, 3.0), 2)
-        dens = np.clip(m * rng.uniform(0.6, 0.9) + 0.35 * speck * m, 0, 0.9)
-        col = np.array(_MOULD[rng.integers(len(_MOULD))], np.float32) / 255
-        g[sl] *= 1 - dens[..., None] * (1 - col)
-        for _ in range(int(rng.integers(3, 25))):                  # satellite spots
-            sx, sy = cx + rng.normal(0, 1.5 * r), cy + rng.normal(0, 1.5 * r)
-            rr = rng.uniform(0.7, 4) / f * 2
-            dot = tuple(float(v) for v in 1 - rng.uniform(0.3, 0.75) * (1 - col))
-            cv2.circle(g, (int(sx), int(sy)), max(int(rr), 1), dot, -1, cv2.LINE_AA)
+        gain, col = _colony_gain(rng, m)
+        g[sl] *= gain
+        _satellites(rng, g, cx, cy, r, col, f)
     pg.mul(cv2.GaussianBlur(g, (0, 0), 0.7))
 
 # %% ../../nbs/13_synth_effects.ipynb #1be95813
@@ -266,43 +342,56 @@ def _edge_point(rng, H, W):
     if side == 2: return np.array([rng.uniform(0.1, 0.9) * W, H + 1.0]), np.array([0, -1.0])
     return np.array([-2.0, rng.uniform(0.1, 0.9) * H]), np.array([1.0, 0])
 
+# %% ../../nbs/13_synth_effects.ipynb #72383efd
+def _tear(pg: Page, rng):
+    "Cut one torn wedge (hole 1) from a random edge point inwards."
+    p, nrm = _edge_point(rng, pg.H, pg.W)
+    ang = np.arctan2(nrm[1], nrm[0]) + rng.uniform(-0.5, 0.5)
+    L = rng.uniform(0.06, 0.3) * min(pg.H, pg.W)
+    k = 24
+    t = np.linspace(0, 1, k)
+    path = p + np.outer(t * L, [np.cos(ang), np.sin(ang)])
+    perp = np.array([-np.sin(ang), np.cos(ang)])
+    path += np.cumsum(rng.normal(0, L / 60, k))[:, None] * perp
+    half = rng.uniform(3, 22) * (1 - t) ** 1.5 + 0.5
+    left = path + (half + np.abs(rng.normal(0, 1.5, k)))[:, None] * perp
+    right = path - (half + np.abs(rng.normal(0, 1.5, k)))[:, None] * perp
+    pg.hole(np.concatenate([left, right[::-1]]))
+
+# %% ../../nbs/13_synth_effects.ipynb #33a39bc1
+def _bite(pg: Page, rng):
+    "Cut one irregular piece (hole 1) out of a random edge."
+    p, nrm = _edge_point(rng, pg.H, pg.W)
+    r = rng.uniform(0.03, 0.1) * min(pg.H, pg.W)
+    ang = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    rad = r * (1 + 0.25 * smooth_noise(rng, (1, 40), 6)[0])
+    pg.hole(np.stack([p[0] + rad * np.cos(ang) * rng.uniform(0.8, 2.0), p[1] + rad * np.sin(ang)], 1) + rng.normal(0, 2, (40, 2)))
+
+# %% ../../nbs/13_synth_effects.ipynb #eaa555de
+def _dogear(pg: Page, rng):
+    "Fold one random corner over: the corner missing, the flap covering the page and painted in the paper's back colour."
+    H, W = pg.H, pg.W
+    corners = page_corners((H, W))
+    i = rng.integers(4)
+    c = corners[i]
+    a_, b_ = corners[(i + 1) % 4], corners[(i + 3) % 4]
+    pa = c + (a_ - c) * rng.uniform(0.05, 0.18) * (min(H, W) / np.hypot(*(a_ - c)) * 1.6)
+    pb = c + (b_ - c) * rng.uniform(0.05, 0.18) * (min(H, W) / np.hypot(*(b_ - c)) * 1.6)
+    d = pb - pa
+    nrm = np.array([-d[1], d[0]]) / np.hypot(*d)
+    c2 = c - 2 * np.dot(c - pa, nrm) * nrm                     # the corner folded over the line pa–pb
+    flap = np.array([pa, c2, pb])
+    pg.hole(flap, 2)
+    pg.hole(np.array([pa, c, pb]), 1)
+    back = pg.paper_rgb() * rng.uniform(0.82, 0.95)
+    pg.paint.append((flap, back))
+
+# %% ../../nbs/13_synth_effects.ipynb #94d61039
 def damage(pg: Page, rng, tears: int, pieces: int, dogear: bool):
     "Torn wedges, missing pieces (holes = 1) and a dog-eared corner (the corner missing, its flap covering the page)."
-    H, W = pg.H, pg.W
-    for _ in range(tears):
-        p, nrm = _edge_point(rng, H, W)
-        ang = np.arctan2(nrm[1], nrm[0]) + rng.uniform(-0.5, 0.5)
-        L = rng.uniform(0.06, 0.3) * min(H, W)
-        k = 24
-        t = np.linspace(0, 1, k)
-        path = p + np.outer(t * L, [np.cos(ang), np.sin(ang)])
-        perp = np.array([-np.sin(ang), np.cos(ang)])
-        path += np.cumsum(rng.normal(0, L / 60, k))[:, None] * perp
-        half = rng.uniform(3, 22) * (1 - t) ** 1.5 + 0.5
-        left = path + (half + np.abs(rng.normal(0, 1.5, k)))[:, None] * perp
-        right = path - (half + np.abs(rng.normal(0, 1.5, k)))[:, None] * perp
-        pg.hole(np.concatenate([left, right[::-1]]))
-    for _ in range(pieces):
-        p, nrm = _edge_point(rng, H, W)
-        r = rng.uniform(0.03, 0.1) * min(H, W)
-        ang = np.linspace(0, 2 * np.pi, 40, endpoint=False)
-        rad = r * (1 + 0.25 * smooth_noise(rng, (1, 40), 6)[0])
-        pg.hole(np.stack([p[0] + rad * np.cos(ang) * rng.uniform(0.8, 2.0), p[1] + rad * np.sin(ang)], 1) + rng.normal(0, 2, (40, 2)))
-    if dogear:
-        corners = page_corners((H, W))
-        i = rng.integers(4)
-        c = corners[i]
-        a_, b_ = corners[(i + 1) % 4], corners[(i + 3) % 4]
-        pa = c + (a_ - c) * rng.uniform(0.05, 0.18) * (min(H, W) / np.hypot(*(a_ - c)) * 1.6)
-        pb = c + (b_ - c) * rng.uniform(0.05, 0.18) * (min(H, W) / np.hypot(*(b_ - c)) * 1.6)
-        d = pb - pa
-        nrm = np.array([-d[1], d[0]]) / np.hypot(*d)
-        c2 = c - 2 * np.dot(c - pa, nrm) * nrm                     # the corner folded over the line pa–pb
-        flap = np.array([pa, c2, pb])
-        pg.hole(flap, 2)
-        pg.hole(np.array([pa, c, pb]), 1)
-        back = pg.paper_rgb() * rng.uniform(0.82, 0.95)
-        pg.paint.append((flap, back))
+    for _ in range(tears): _tear(pg, rng)
+    for _ in range(pieces): _bite(pg, rng)
+    if dogear: _dogear(pg, rng)
 
 # %% ../../nbs/13_synth_effects.ipynb #5209298b
 def screen_grid(img, rng, pitch: float, amp: float) -> np.ndarray:

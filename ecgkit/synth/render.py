@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
 
 from ..data import LEADS, STANDARD, Record
 from ..paper import Paper
@@ -25,12 +26,13 @@ GRIDS = {   # name: (major RGB, minor RGB)
     'brown': ((160, 90, 50), (225, 200, 180)), 'blue': ((60, 110, 220), (200, 215, 245)),
     'green': ((40, 150, 80), (200, 235, 210)), 'grey': ((110, 110, 110), (215, 215, 215)), 'none': (None, None)}
 
-def _font_dir() -> Path:
-    return Path(importlib.util.find_spec('matplotlib').submodule_search_locations[0])/'mpl-data'/'fonts'/'ttf'
-
 FONTS = ('DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSansMono.ttf', 'DejaVuSerif.ttf', 'DejaVuSerif-Bold.ttf',
          'STIXGeneral.ttf', 'cmr10.ttf', 'cmss10.ttf')
 
+def _font_dir() -> Path:
+    return Path(importlib.util.find_spec('matplotlib').submodule_search_locations[0])/'mpl-data'/'fonts'/'ttf'
+
+# %% ../../nbs/11_synth_render.ipynb #c5b04e2a
 @dataclass
 class Style:
     "How a page looks; `Style.sample(rng)` draws one, `Style()` is ECG-image-kit's default template."
@@ -65,6 +67,7 @@ class Style:
 MARKERS = ('none', 'I', 'aVR', 'V1', 'V4', 'II', 'aVL', 'V2', 'V5', 'III', 'aVF', 'V3', 'V6', 'II-rhythm')
 TYPES = ('0001', '0003', '0004', '0005', '0006', '0009', '0010', '0011', '0012')
 
+# %% ../../nbs/11_synth_render.ipynb #c13fc82b
 @dataclass
 class Labels:
     "The labels of one synthesized image (coordinates are image pixels unless prefixed `page_`)."
@@ -82,15 +85,18 @@ class Labels:
     orientation: int = 0             # 0..7 = k + 4·m: mirrored left-right first (m = 1), then turned k·90° counter-clockwise
     paper: dict = field(default_factory=dict)
 
-    def save(self, path):
-        "Write to a compressed `.npz` (see `load_labels`)."
-        meta = dict(image_type=self.image_type, size=list(self.size), fs=self.fs, map_step=self.map_step,
-                    orientation=self.orientation, paper=self.paper,
-                    panels=[dict(lead=p['lead'], rhythm=bool(p['rhythm']), start=int(p['start'])) for p in self.panels])
-        arrays = {f'{k}{i}': np.asarray(p[k], np.float32) for i, p in enumerate(self.panels) for k in ('x', 'y', 'page_x', 'page_y')}
-        np.savez_compressed(path, meta=json.dumps(meta), markers=self.markers.astype(np.float32), grid=self.grid.astype(np.float32),
-                            classes=self.classes, marker_mask=self.marker_mask, page_map=self.page_map.astype(np.float32), **arrays)
+# %% ../../nbs/11_synth_render.ipynb #62f169bc
+@patch
+def save(self: Labels, path):
+    "Write to a compressed `.npz` (see `load_labels`)."
+    meta = dict(image_type=self.image_type, size=list(self.size), fs=self.fs, map_step=self.map_step,
+                orientation=self.orientation, paper=self.paper,
+                panels=[dict(lead=p['lead'], rhythm=bool(p['rhythm']), start=int(p['start'])) for p in self.panels])
+    arrays = {f'{k}{i}': np.asarray(p[k], np.float32) for i, p in enumerate(self.panels) for k in ('x', 'y', 'page_x', 'page_y')}
+    np.savez_compressed(path, meta=json.dumps(meta), markers=self.markers.astype(np.float32), grid=self.grid.astype(np.float32),
+                        classes=self.classes, marker_mask=self.marker_mask, page_map=self.page_map.astype(np.float32), **arrays)
 
+# %% ../../nbs/11_synth_render.ipynb #177c1fc1
 def load_labels(path) -> Labels:
     "Read labels written by `Labels.save` (the `{id}-{type}.labels.npz` beside a synthesized image)."
     z = np.load(path)
@@ -105,11 +111,13 @@ PIXEL_CENTER = 0.5        # label (pixel-centre) coordinates = paper/ECG-image-k
 
 def _fix(xy) -> np.ndarray: return np.round(np.asarray(xy, np.float64) * (1 << SHIFT)).astype(np.int32)
 
+# %% ../../nbs/11_synth_render.ipynb #a8f9c2aa
 @lru_cache(maxsize=64)
 def _font(name: str, px: int):
     from PIL import ImageFont
     return ImageFont.truetype(str(_font_dir()/name), px)
 
+# %% ../../nbs/11_synth_render.ipynb #2460b2b7
 def _text(img, text, x, y, h_px, font, rgb, mask=None, value=0):
     "Draw `text` with its line top-left at (x, y), cap height about `h_px`; return its box corners (4, 2)."
     f = _font(font, max(6, int(round(h_px * 1.35))))
@@ -125,6 +133,7 @@ def _text(img, text, x, y, h_px, font, rgb, mask=None, value=0):
     bx0, by0, bx1, by1 = x0, y0, x0 + a.shape[1], y0 + a.shape[0]
     return np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]], np.float32)
 
+# %% ../../nbs/11_synth_render.ipynb #023e3944
 def _grid(img, classes, paper: Paper, style: Style):
     major, minor = GRIDS[style.grid]
     if major is None: return
@@ -140,56 +149,106 @@ def _grid(img, classes, paper: Paper, style: Style):
         cv2.polylines(img, pts, False, rgb, t, cv2.LINE_AA, SHIFT)
         cv2.polylines(classes, pts, False, 1, t, cv2.LINE_8, SHIFT)
 
-def render(rec: Record, paper: Paper = None, style: Style = None, header: str = None):
-    "Draw `rec` on `paper` in `style`; returns (RGB uint8 image, `Labels`)."
-    paper, style = paper or Paper(), style or Style()
+# %% ../../nbs/11_synth_render.ipynb #608ee459
+def _canvas(paper: Paper, style: Style):
+    "The blank page (H, W, 3) in the paper colour, and zero class and marker masks (H, W)."
     H, W = paper.height_px, paper.width_px
-    scale = paper.dpi / 200
     img = np.empty((H, W, 3), np.uint8); img[:] = style.paper_rgb
-    classes = np.zeros((H, W), np.uint8)
-    mmask = np.zeros((H, W), np.uint8)
-    _grid(img, classes, paper, style)
-    ink, t = style.ink_rgb, max(1, int(round(style.trace_px * scale)))
-    h_txt = style.font_pt / 72 * paper.dpi * 0.72           # cap height in px
+    return img, np.zeros((H, W), np.uint8), np.zeros((H, W), np.uint8)
+
+# %% ../../nbs/11_synth_render.ipynb #a55fa126
+def _marker_class(p, paper: Paper) -> int:
+    "Marker class of panel `p`'s label on `paper`."
     marker_of = {lead: MARKERS.index(lead) for row in paper.layout.rows for lead in row}
+    return MARKERS.index('II-rhythm') if p.rhythm else marker_of.get(p.lead, 0)
+
+# %% ../../nbs/11_synth_render.ipynb #5a89ebee
+def _trace(img, classes, x, y, ink, t):
+    "Draw the finite points of a trace (paper coordinates `x`, `y`) in `ink`, `t` px wide; class 2 under it."
+    ok = np.isfinite(y)
+    if ok.sum() >= 2:
+        pts = _fix(np.stack([x[ok], y[ok]], 1) - PIXEL_CENTER)
+        cv2.polylines(img, [pts], False, ink, t, cv2.LINE_AA, SHIFT)
+        cv2.polylines(classes, [pts], False, 2, t, cv2.LINE_8, SHIFT)
+
+# %% ../../nbs/11_synth_render.ipynb #1b8a7048
+def _draw_panels(img, classes, mmask, rec: Record, paper: Paper, style: Style, h_txt: float, t: int):
+    "Draw each panel's label and trace; return the panels' labels, the marker rows, and the pulses and separators to draw."
+    ink, scale, C = style.ink_rgb, paper.dpi / 200, PIXEL_CENTER
     panels, markers, lines, ticks = [], [], [], []
-    C = PIXEL_CENTER
     for p, x, y in paper.trace_px(rec):
         if p.col == 0 and style.pulse: lines.append(paper.pulse(p))
         sep = paper.separator(p)
         if sep is not None and style.separators: ticks.append(sep)
         if style.labels:
-            cls = MARKERS.index('II-rhythm') if p.rhythm else marker_of.get(p.lead, 0)
+            cls = _marker_class(p, paper)
             bx = paper.label_box(p)
             box = _text(img, p.lead, bx[0] - C, bx[1] - C, h_txt, style.font, ink, mmask, cls)
             markers.append(np.r_[cls, box.ravel()])
-        ok = np.isfinite(y)
         panels.append(dict(lead=p.lead, rhythm=p.rhythm, start=p.start, x=x - C, y=y - C, page_x=x / scale - C, page_y=y / scale - C))
-        if ok.sum() >= 2:
-            pts = _fix(np.stack([x[ok], y[ok]], 1) - C)
-            cv2.polylines(img, [pts], False, ink, t, cv2.LINE_AA, SHIFT)
-            cv2.polylines(classes, [pts], False, 2, t, cv2.LINE_8, SHIFT)
+        _trace(img, classes, x, y, ink, t)
+    return panels, markers, lines, ticks
+
+# %% ../../nbs/11_synth_render.ipynb #7101818f
+def _draw_ticks(img, classes, lines, ticks, ink, t):
+    "Draw the pulses `lines` `t` px wide and the separators `ticks` 2·`t`+1 px wide; class 2 under them."
+    C = PIXEL_CENTER
     for group, w in ((lines, t), (ticks, 2 * t + 1)):     # pulses in trace width, separators as thick ticks
         if not group: continue
         cv2.polylines(img, [_fix(l - C) for l in group], False, ink, w, cv2.LINE_AA, SHIFT)
         cv2.polylines(classes, [_fix(l - C) for l in group], False, 2, w, cv2.LINE_8, SHIFT)
+
+# %% ../../nbs/11_synth_render.ipynb #b17f99e3
+def _footer_header(img, rec: Record, paper: Paper, style: Style, h_txt: float, header: str = None):
+    "Print the footer ('25mm/s', '10mm/mV') when the style has one, and the header text (`header`, else the style's)."
+    H, ink = img.shape[0], style.ink_rgb
     if style.footer:
         yb = min(H - 1.5 * h_txt, paper.panels(rec.fs)[-1].baseline_px + 13 * paper.px_per_mm)
         _text(img, f'{paper.mm_per_s:g}mm/s', 50 * paper.px_per_mm, yb, h_txt, style.font, ink)
         _text(img, f'{paper.mm_per_mv:g}mm/mV', 100 * paper.px_per_mm, yb, h_txt, style.font, ink)
     text = style.header if header is None else header
     if text: _text(img, text, 15 * paper.px_per_mm, 8 * paper.px_per_mm, h_txt, style.font, ink)
-    step = 8
+
+# %% ../../nbs/11_synth_render.ipynb #c6f90e50
+def _page_map(H: int, W: int, scale: float, step: int) -> np.ndarray:
+    "Canonical page (x, y) at image points (j·`step`, i·`step`) of an unwarped (H, W) render at `scale` × 200 dpi."
+    C = PIXEL_CENTER
     gy, gx = np.mgrid[0:H + step:step, 0:W + step:step].astype(np.float32)
-    page_map = (np.stack([gx, gy], -1) + C) / scale - C
+    return (np.stack([gx, gy], -1) + C) / scale - C
+
+# %% ../../nbs/11_synth_render.ipynb #06bf68ca
+def _grid_labels(paper: Paper, style: Style) -> np.ndarray:
+    "The grid crossings (n, 4) printed on `paper` in `style`: x, y (pixel centres), vertical and horizontal line index."
+    H, W = paper.height_px, paper.width_px
     grid, m = paper.grid_points(), style.margin_mm * paper.px_per_mm
-    grid[:, :2] -= C
+    grid[:, :2] -= PIXEL_CENTER
     if GRIDS[style.grid][0] is None: grid = grid[:0]             # nothing printed, nothing to find
     if m > 0: grid = grid[(grid[:, 0] >= m) & (grid[:, 0] <= W - m) & (grid[:, 1] >= m) & (grid[:, 1] <= H - m)]
-    lab = Labels('0001', (H, W), rec.fs, panels, np.array(markers, np.float32).reshape(-1, 9), grid.astype(np.float32),
-                 classes, mmask, page_map.astype(np.float32), step, 0,
-                 dict(dpi=paper.dpi, mm_per_s=paper.mm_per_s, mm_per_mv=paper.mm_per_mv, layout=paper.layout.name,
-                      page_size=[paper.with_(dpi=200).height_px, paper.with_(dpi=200).width_px]))
+    return grid
+
+# %% ../../nbs/11_synth_render.ipynb #a5034166
+def _paper_meta(paper: Paper) -> dict:
+    "The paper's resolution, speed, gain, layout name and 200 dpi page size, as `Labels.paper`."
+    return dict(dpi=paper.dpi, mm_per_s=paper.mm_per_s, mm_per_mv=paper.mm_per_mv, layout=paper.layout.name,
+                page_size=[paper.with_(dpi=200).height_px, paper.with_(dpi=200).width_px])
+
+# %% ../../nbs/11_synth_render.ipynb #ce3adff7
+def render(rec: Record, paper: Paper = None, style: Style = None, header: str = None):
+    "Draw `rec` on `paper` in `style`; returns (RGB uint8 image, `Labels`)."
+    paper, style = paper or Paper(), style or Style()
+    H, W = paper.height_px, paper.width_px
+    scale = paper.dpi / 200
+    img, classes, mmask = _canvas(paper, style)
+    _grid(img, classes, paper, style)
+    t = max(1, int(round(style.trace_px * scale)))
+    h_txt = style.font_pt / 72 * paper.dpi * 0.72           # cap height in px
+    panels, markers, lines, ticks = _draw_panels(img, classes, mmask, rec, paper, style, h_txt, t)
+    _draw_ticks(img, classes, lines, ticks, style.ink_rgb, t)
+    _footer_header(img, rec, paper, style, h_txt, header)
+    step = 8
+    lab = Labels('0001', (H, W), rec.fs, panels, np.array(markers, np.float32).reshape(-1, 9),
+                 _grid_labels(paper, style).astype(np.float32), classes, mmask, _page_map(H, W, scale, step).astype(np.float32),
+                 step, 0, _paper_meta(paper))
     return img, lab
 
 # %% ../../nbs/11_synth_render.ipynb #df0c04a9

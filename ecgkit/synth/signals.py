@@ -28,6 +28,7 @@ def limb_leads(I, II) -> dict:
     "The six limb leads from I and II by Einthoven's and Goldberger's equations."
     return {'I': I, 'II': II, 'III': II - I, 'aVR': -(I + II) / 2, 'aVL': I - II / 2, 'aVF': II - I / 2}
 
+# %% ../../nbs/10_synth_signals.ipynb #42c13ea9
 def project(dipole) -> dict:
     "The 12 leads of a (3, n) heart dipole: I, II and V1–V6 by projection, the other limb leads from I and II."
     return {**limb_leads(LEAD_I @ dipole, LEAD_II @ dipole), **{l: v @ dipole for l, v in PRECORDIAL.items()}}
@@ -45,6 +46,7 @@ class GenConfig:
     p_mains: float = 0.3              # chance of mains interference
     mains_mv: tuple = (0.005, 0.02)   # its amplitude per electrode, at 50 or 60 Hz
 
+# %% ../../nbs/10_synth_signals.ipynb #c95c2412
 _PARAMS = ('heart_rate', 'irregular', 'axis_deg', 'max_abs_mv', 'wander_mv', 'noise_mv', 'mains_mv', 'mains_hz')
 
 def _params(rng, cfg: GenConfig) -> dict:
@@ -53,6 +55,7 @@ def _params(rng, cfg: GenConfig) -> dict:
                 max_abs_mv=float(np.exp(u(np.log(cfg.max_abs_mv)))), wander_mv=u(cfg.wander_mv), noise_mv=u(cfg.noise_mv),
                 mains_mv=u(cfg.mains_mv) * (rng.random() < cfg.p_mains), mains_hz=float(rng.choice([50., 60.])))
 
+# %% ../../nbs/10_synth_signals.ipynb #0cd42410
 def _check_overrides(overrides: dict):
     bad = sorted(set(overrides) - set(_PARAMS))
     if bad: raise UserError(f"generate: unknown parameter(s) {', '.join(bad)} (expected {', '.join(_PARAMS)})")
@@ -75,6 +78,7 @@ def _waves(rng, axis_deg, rr, irregular) -> list:
         waves += [(-pr - 0.015, 0.018, pv + vec([0, 0.3, 0.5], 0.03)), (-pr + 0.015, 0.018, pv + vec([0.4, 0, -0.5], 0.03))]
     return waves
 
+# %% ../../nbs/10_synth_signals.ipynb #e800494f
 def _beats(rng, rr, duration, irregular) -> np.ndarray:
     "R-peak times from before 0 to past `duration`: AF-like independent RRs, or sinus rhythm with respiration."
     cv = rng.uniform(0.12, 0.3) if irregular else rng.uniform(0.005, 0.02)
@@ -86,6 +90,24 @@ def _beats(rng, rr, duration, irregular) -> np.ndarray:
         t += max(rr * k, 0.22)
     return np.array(out)
 
+# %% ../../nbs/10_synth_signals.ipynb #38fb51e3
+def _add_beats(dip, t, fs, waves, beats, rng):
+    "Add the Gaussians `waves` at every R time of `beats` to the (3, n) dipole `dip` (in place), a gain drawn per beat."
+    n = dip.shape[1]
+    for tb in beats:
+        g = 1 + rng.normal(0, 0.03)
+        for off, s, v in waves:
+            c = tb + off; a, b = max(int((c - 5 * s) * fs), 0), min(int((c + 5 * s) * fs) + 2, n)
+            if a < b: dip[:, a:b] += g * np.outer(v, np.exp(-0.5 * ((t[a:b] - c) / s) ** 2))
+
+# %% ../../nbs/10_synth_signals.ipynb #04de1859
+def _fibrillation(rng, t, fs) -> np.ndarray:
+    "Fibrillatory waves as a (3, n) dipole: 4–8 Hz, wandering in frequency and amplitude."
+    f = rng.uniform(4, 8) + 0.5 * np.sin(2 * np.pi * 0.1 * t + rng.uniform(0, 2 * np.pi))
+    fv = rng.normal(0, 0.5, 3) + [0, 0, 1]
+    return np.outer(fv / np.linalg.norm(fv) * rng.uniform(0.01, 0.03),
+                    np.sin(2 * np.pi * np.cumsum(f) / fs) * (1 + 0.4 * np.sin(2 * np.pi * 0.3 * t)))
+
 # %% ../../nbs/10_synth_signals.ipynb #3dd26a73
 def _extras(rng, n, fs, p) -> np.ndarray:
     "Baseline wander, white noise and mains at the 9 electrodes RA, LA, LL, V1–V6: (9, n) in mV."
@@ -96,40 +118,51 @@ def _extras(rng, n, fs, p) -> np.ndarray:
     mains = rng.uniform(0.3, 1, (9, 1)) * np.sin(2 * np.pi * p['mains_hz'] * t + rng.uniform(0, 2 * np.pi, (9, 1)))
     return wander + rng.normal(0, 1, (9, n)) * p['noise_mv'] + mains * (p['mains_mv'] if fs > 2 * p['mains_hz'] else 0.)
 
+# %% ../../nbs/10_synth_signals.ipynb #a852f8fb
+def _leads(clean: dict, max_abs_mv: float, extras) -> dict:
+    "The 12 leads: `clean` scaled to peak at `max_abs_mv`, plus the (9, n) electrode noise `extras` (RA, LA, LL, V1–V6)."
+    g = max_abs_mv / max(np.abs(x).max() for x in clean.values())
+    ra, la, ll, *v = extras
+    wct = (ra + la + ll) / 3
+    return {**limb_leads(g * clean['I'] + la - ra, g * clean['II'] + ll - ra),
+            **{l: g * clean[l] + e - wct for l, e in zip(PRECORDIAL, v)}}
+
 # %% ../../nbs/10_synth_signals.ipynb #e0b196b0
 def _seedseq(seed) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence): return seed
     if isinstance(seed, np.random.Generator): return np.random.SeedSequence(int(seed.integers(2**63)))
     return np.random.SeedSequence(operator.index(seed))
 
+# %% ../../nbs/10_synth_signals.ipynb #d0f1ecb9
+def _streams(ss: np.random.SeedSequence) -> list:
+    "Four independent generators split from `ss`: parameters, morphology, beats, noise."
+    return [np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key + (k,))) for k in range(4)]
+
+# %% ../../nbs/10_synth_signals.ipynb #0715f6cb
+def _draw_params(rng, cfg: GenConfig, overrides: dict) -> dict:
+    "The record's parameters drawn from `cfg` (default `GenConfig()`), `overrides` replacing drawn ones."
+    p = {**_params(rng, cfg or GenConfig()), **overrides}
+    if not (p['heart_rate'] > 0 and p['max_abs_mv'] > 0): raise UserError("generate: heart_rate and max_abs_mv must be positive")
+    return p
+
+# %% ../../nbs/10_synth_signals.ipynb #b5780449
+def _record_id(seed, ss: np.random.SeedSequence) -> str:
+    return f"gen-{seed}" if isinstance(seed, (int, np.integer)) else f"gen-{ss.entropy}" + ''.join(f"-{k}" for k in ss.spawn_key)
+
+# %% ../../nbs/10_synth_signals.ipynb #2445bf26
 def generate(seed, fs: int = 500, duration: float = DURATION, cfg: GenConfig = None, id=None, **overrides) -> Record:
     "A synthetic whole-lead 12-lead `Record` in mV drawn from `cfg` by `seed`; `overrides` fix drawn parameters."
     _check_overrides(overrides)
     ss = _seedseq(seed)
-    r_par, r_morph, r_beat, r_noise = [np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key + (k,)))
-                                       for k in range(4)]
-    p = {**_params(r_par, cfg or GenConfig()), **overrides}
-    if not (p['heart_rate'] > 0 and p['max_abs_mv'] > 0): raise UserError("generate: heart_rate and max_abs_mv must be positive")
+    r_par, r_morph, r_beat, r_noise = _streams(ss)
+    p = _draw_params(r_par, cfg, overrides)
     fs, n, rr = int(fs), int(round(duration * fs)), 60. / p['heart_rate']
     t, dip = np.arange(n) / fs, np.zeros((3, n))
     waves = _waves(r_morph, p['axis_deg'], rr, p['irregular'])
-    for tb in _beats(r_beat, rr, duration, p['irregular']):
-        g = 1 + r_beat.normal(0, 0.03)
-        for off, s, v in waves:
-            c = tb + off; a, b = max(int((c - 5 * s) * fs), 0), min(int((c + 5 * s) * fs) + 2, n)
-            if a < b: dip[:, a:b] += g * np.outer(v, np.exp(-0.5 * ((t[a:b] - c) / s) ** 2))
-    if p['irregular']:   # fibrillatory waves: 4–8 Hz, wandering in frequency and amplitude
-        f = r_morph.uniform(4, 8) + 0.5 * np.sin(2 * np.pi * 0.1 * t + r_morph.uniform(0, 2 * np.pi))
-        fv = r_morph.normal(0, 0.5, 3) + [0, 0, 1]
-        dip += np.outer(fv / np.linalg.norm(fv) * r_morph.uniform(0.01, 0.03),
-                        np.sin(2 * np.pi * np.cumsum(f) / fs) * (1 + 0.4 * np.sin(2 * np.pi * 0.3 * t)))
-    clean = project(dip)
-    g = p['max_abs_mv'] / max(np.abs(x).max() for x in clean.values())
-    ra, la, ll, *v = _extras(r_noise, n, fs, p)
-    wct = (ra + la + ll) / 3
-    leads = {**limb_leads(g * clean['I'] + la - ra, g * clean['II'] + ll - ra),
-             **{l: g * clean[l] + e - wct for l, e in zip(PRECORDIAL, v)}}
-    if id is None: id = f"gen-{seed}" if isinstance(seed, (int, np.integer)) else f"gen-{ss.entropy}" + ''.join(f"-{k}" for k in ss.spawn_key)
+    _add_beats(dip, t, fs, waves, _beats(r_beat, rr, duration, p['irregular']), r_beat)
+    if p['irregular']: dip += _fibrillation(r_morph, t, fs)
+    leads = _leads(project(dip), p['max_abs_mv'], _extras(r_noise, n, fs, p))
+    if id is None: id = _record_id(seed, ss)
     return Record(id, fs, leads, sig_len=n)
 
 # %% ../../nbs/10_synth_signals.ipynb #b6c44633
@@ -149,6 +182,7 @@ class RecordSource:
         return r if self.fs in (None, r.fs) else r.resample(self.fs)
     def __repr__(self): return f"RecordSource({len(self)} {self.what}s, fs={self.fs})"
 
+# %% ../../nbs/10_synth_signals.ipynb #f494cbee
 class _WfdbRecords(RecordSource):
     what = 'WFDB record'
     def __init__(self, folder, fs=None):
@@ -159,6 +193,12 @@ class _WfdbRecords(RecordSource):
         super().__init__(names, fs)
     def load(self, i): return read_wfdb(self.folder/f"{self.names[i]}.hea")
 
+# %% ../../nbs/10_synth_signals.ipynb #1adaef97
+def wfdb_records(folder, fs: int = None) -> RecordSource:
+    "Every WFDB record (`*.hea`) in `folder`, sorted by name, as whole-lead `Record`s."
+    return _WfdbRecords(folder, fs)
+
+# %% ../../nbs/10_synth_signals.ipynb #b7c7f14e
 class _CompetitionRecords(RecordSource):
     what = 'competition record'
     def __init__(self, path, fs=None):
@@ -169,6 +209,12 @@ class _CompetitionRecords(RecordSource):
         super().__init__(self.data.train()['id'].astype(str), fs)
     def load(self, i): return self.data.record(self.names[i])
 
+# %% ../../nbs/10_synth_signals.ipynb #2d735b3d
+def competition_records(path, fs: int = None) -> RecordSource:
+    "The records of a competition train folder (`path` holds `train.csv`, or is its `train/`), in `train.csv` order."
+    return _CompetitionRecords(path, fs)
+
+# %% ../../nbs/10_synth_signals.ipynb #a54f8a0f
 class _GeneratedRecords(RecordSource):
     what = 'generated record'
     def __init__(self, n, seed=0, fs=500, duration=DURATION, cfg=None, **overrides):
@@ -179,18 +225,12 @@ class _GeneratedRecords(RecordSource):
         ss = np.random.SeedSequence(self.seed, spawn_key=(i,))   # = SeedSequence(seed).spawn(n)[i] for any n > i
         return generate(ss, self.fs, self.duration, self.cfg, self.names[i], **self.overrides)
 
-def wfdb_records(folder, fs: int = None) -> RecordSource:
-    "Every WFDB record (`*.hea`) in `folder`, sorted by name, as whole-lead `Record`s."
-    return _WfdbRecords(folder, fs)
-
-def competition_records(path, fs: int = None) -> RecordSource:
-    "The records of a competition train folder (`path` holds `train.csv`, or is its `train/`), in `train.csv` order."
-    return _CompetitionRecords(path, fs)
-
+# %% ../../nbs/10_synth_signals.ipynb #d514e183
 def generated_records(n: int, seed: int = 0, fs: int = 500, duration: float = DURATION, cfg: GenConfig = None, **overrides) -> RecordSource:
     "`n` generated records; record i depends only on (`seed`, i)."
     return _GeneratedRecords(n, seed, fs, duration, cfg, **overrides)
 
+# %% ../../nbs/10_synth_signals.ipynb #15e3f197
 def record_source(kind: str, arg, fs: int = None, seed: int = 0) -> RecordSource:
     "A source by name, as a config names it: 'wfdb' or 'competition' (`arg` a folder), 'generated' (`arg` a count)."
     if kind == 'wfdb': return wfdb_records(arg, fs)

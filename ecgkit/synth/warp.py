@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
 
 from .render import Labels
 
@@ -26,6 +27,7 @@ def _d8_index(M) -> int:
     M = np.asarray(M, np.float64)
     return int(np.argmax([np.sum(D * M) for D in _D8]))
 
+# %% ../../nbs/12_synth_warp.ipynb #c813ff3d
 def compose_orientation(first: int, then: int) -> int:
     "Orientation of applying `first`, then `then` (both 0..7)."
     return _d8_index(_D8[then] @ _D8[first])
@@ -47,10 +49,12 @@ def _bilinear(a, x, y):
     v[bad] = np.nan
     return v
 
+# %% ../../nbs/12_synth_warp.ipynb #e689807d
 def _h_apply(M, x, y):
     w = M[2, 0] * x + M[2, 1] * y + M[2, 2]
     return (M[0, 0] * x + M[0, 1] * y + M[0, 2]) / w, (M[1, 0] * x + M[1, 1] * y + M[1, 2]) / w
 
+# %% ../../nbs/12_synth_warp.ipynb #a46553c4
 def as_size(s) -> tuple:
     "A size as (H, W) ints."
     return (int(s[0]), int(s[1]))
@@ -74,45 +78,56 @@ class Warp:
         xy = np.asarray(xy, np.float64)
         return np.stack(self.backward(xy[..., 0], xy[..., 1]), -1)
 
-    def then(self, other: 'Warp') -> 'Warp': return compose(self, other)
-
-    def cut(self, mask) -> 'Warp':
-        "This warp with source pixels where `mask` is 1 missing (background shows) and 2 covered (image kept); both hide labels."
-        mask = np.asarray(mask, np.uint8)
-        if self.src_size is not None and mask.shape != self.src_size: raise ValueError(f"mask {mask.shape} != source {self.src_size}")
-        holes = mask if self.holes is None else np.maximum(self.holes, mask)
-        return Warp(self.backward, self.forward, self.out_size, self.src_size, self.orient, self.H, holes)
-
-    def grid(self, step: int = 8) -> np.ndarray:
-        "The backward map as one float32 (H, W, 2) array (x, y): `cv2.remap(src, w.grid(), None, ...)`; missing pixels point far outside."
-        if self._grid is None or self._grid[2] != step:
-            H, W = self.out_size
-            s = int(step)
-            ny, nx = -(-H // s) + 2, -(-W // s) + 2                # lattice at (j-1)·s + (s-1)/2: what cv2.resize ×s interpolates
-            gx, gy = np.meshgrid((np.arange(nx) - 1) * s + (s - 1) / 2, (np.arange(ny) - 1) * s + (s - 1) / 2)
-            bx, by = self.backward(gx, gy)
-            coarse = np.dstack([bx, by]).astype(np.float32)
-            m = cv2.resize(coarse, (nx * s, ny * s), interpolation=cv2.INTER_LINEAR)[s:s + H, s:s + W]   # a view: remap takes it as is
-            hidden = None
-            if self.holes is not None:
-                hidden = cv2.remap(self.holes, m, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-                m[hidden == 1] = -1e4                                  # missing: outside every source
-            self._grid = (m, hidden, step)
-        return self._grid[0]
-
-    def maps(self, step: int = 8):
-        "(map_x, map_y): the backward map as two float32 (H, W) arrays for `cv2.remap`."
-        m = self.grid(step)
-        return np.ascontiguousarray(m[..., 0]), np.ascontiguousarray(m[..., 1])
-
-    def hidden(self) -> np.ndarray:
-        "uint8 (H, W) output mask: 1 where the source is missing, 2 where covered, 0 elsewhere (None without holes)."
-        if self._grid is None: self.grid()
-        return self._grid[1]
-
     def __repr__(self):
         kind = ('homography' if self.H is not None else 'nonlinear') + (', holes' if self.holes is not None else '')
         return f"Warp({self.src_size} -> {self.out_size}, orient={self.orient}, {kind})"
+
+# %% ../../nbs/12_synth_warp.ipynb #ffaeaa03
+@patch
+def cut(self: Warp, mask) -> Warp:
+    "This warp with source pixels where `mask` is 1 missing (background shows) and 2 covered (image kept); both hide labels."
+    mask = np.asarray(mask, np.uint8)
+    if self.src_size is not None and mask.shape != self.src_size: raise ValueError(f"mask {mask.shape} != source {self.src_size}")
+    holes = mask if self.holes is None else np.maximum(self.holes, mask)
+    return Warp(self.backward, self.forward, self.out_size, self.src_size, self.orient, self.H, holes)
+
+# %% ../../nbs/12_synth_warp.ipynb #b1285735
+def _backward_map(backward, out_size, step: int) -> np.ndarray:
+    "`backward` on a lattice every `step` px over an (H, W) output, upsampled bilinearly: a float32 (H, W, 2) map of (x, y)."
+    H, W = out_size
+    s = int(step)
+    ny, nx = -(-H // s) + 2, -(-W // s) + 2                # lattice at (j-1)·s + (s-1)/2: what cv2.resize ×s interpolates
+    gx, gy = np.meshgrid((np.arange(nx) - 1) * s + (s - 1) / 2, (np.arange(ny) - 1) * s + (s - 1) / 2)
+    bx, by = backward(gx, gy)
+    coarse = np.dstack([bx, by]).astype(np.float32)
+    return cv2.resize(coarse, (nx * s, ny * s), interpolation=cv2.INTER_LINEAR)[s:s + H, s:s + W]   # a view: remap takes it as is
+
+# %% ../../nbs/12_synth_warp.ipynb #168eb51d
+@patch
+def grid(self: Warp, step: int = 8) -> np.ndarray:
+    "The backward map as one float32 (H, W, 2) array (x, y): `cv2.remap(src, w.grid(), None, ...)`; missing pixels point far outside."
+    if self._grid is None or self._grid[2] != step:
+        m = _backward_map(self.backward, self.out_size, step)
+        hidden = None
+        if self.holes is not None:
+            hidden = cv2.remap(self.holes, m, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            m[hidden == 1] = -1e4                                  # missing: outside every source
+        self._grid = (m, hidden, step)
+    return self._grid[0]
+
+# %% ../../nbs/12_synth_warp.ipynb #6d579800
+@patch
+def maps(self: Warp, step: int = 8):
+    "(map_x, map_y): the backward map as two float32 (H, W) arrays for `cv2.remap`."
+    m = self.grid(step)
+    return np.ascontiguousarray(m[..., 0]), np.ascontiguousarray(m[..., 1])
+
+# %% ../../nbs/12_synth_warp.ipynb #f74c847f
+@patch
+def hidden(self: Warp) -> np.ndarray:
+    "uint8 (H, W) output mask: 1 where the source is missing, 2 where covered, 0 elsewhere (None without holes)."
+    if self._grid is None: self.grid()
+    return self._grid[1]
 
 # %% ../../nbs/12_synth_warp.ipynb #08b5dc5d
 def homography(H, out_size, src_size=None) -> Warp:
@@ -127,12 +142,14 @@ def homography(H, out_size, src_size=None) -> Warp:
     J = np.array([[fx[1] - fx[0], fx[2] - fx[0]], [fy[1] - fy[0], fy[2] - fy[0]]])
     return Warp(lambda x, y: _h_apply(Hi, x, y), lambda x, y: _h_apply(H, x, y), out_size, src_size, _d8_index(J), H)
 
+# %% ../../nbs/12_synth_warp.ipynb #17e852fb
 def _cs(deg):
     k = deg / 90
     if float(k).is_integer(): return [(1, 0), (0, 1), (-1, 0), (0, -1)][int(k) % 4]
     t = np.deg2rad(deg)
     return np.cos(t), np.sin(t)
 
+# %% ../../nbs/12_synth_warp.ipynb #ac39b41c
 def rotation(deg: float, size, scale: float = 1.0, shift=(0.0, 0.0), expand: bool = False) -> Warp:
     "Turn an image of `size` (H, W) by `deg` counter-clockwise about its centre, scale, shift by (dx, dy) px; `expand` fits the canvas."
     H, W = size
@@ -147,21 +164,25 @@ def rotation(deg: float, size, scale: float = 1.0, shift=(0.0, 0.0), expand: boo
     M = np.array([[c, s, ox - c * cx - s * cy], [-s, c, oy + s * cx - c * cy], [0, 0, 1]], np.float64)
     return homography(M, out, size)
 
+# %% ../../nbs/12_synth_warp.ipynb #e4eafe86
 def rot90(k: int, size) -> Warp:
     "Turn an image of `size` by k·90° counter-clockwise (the canvas turns with it)."
     return rotation(90 * (int(k) % 4), size, expand=True)
 
+# %% ../../nbs/12_synth_warp.ipynb #84a3515f
 def flip(size, horizontal: bool = True) -> Warp:
     "Mirror an image of `size` left–right (`horizontal`) or top–bottom."
     H, W = size
     M = np.array([[-1, 0, W - 1], [0, 1, 0], [0, 0, 1]] if horizontal else [[1, 0, 0], [0, -1, H - 1], [0, 0, 1]], np.float64)
     return homography(M, size, size)
 
+# %% ../../nbs/12_synth_warp.ipynb #61d8bf0c
 def page_corners(size) -> np.ndarray:
     "The four outer corners of an image of `size`: top-left, top-right, bottom-right, bottom-left, as (x, y)."
     H, W = size
     return np.array([[-0.5, -0.5], [W - 0.5, -0.5], [W - 0.5, H - 0.5], [-0.5, H - 0.5]], np.float64)
 
+# %% ../../nbs/12_synth_warp.ipynb #926de00c
 def perspective(size, corners, out_size=None) -> Warp:
     "The homography taking the corners of an image of `size` to `corners` (4, 2: TL, TR, BR, BL) in an image of `out_size`."
     M = cv2.getPerspectiveTransform(page_corners(size).astype(np.float32), np.asarray(corners, np.float32))
@@ -181,6 +202,7 @@ def nonlinear(backward, out_size, src_size=None, iters: int = 60, tol: float = 1
         return u, v
     return Warp(backward, forward, out_size, src_size)
 
+# %% ../../nbs/12_synth_warp.ipynb #98d785f8
 def displacement(dx, dy, step: int, out_size, src_size=None) -> Warp:
     "Backward map p' + D(p'), D = (dx, dy) given on the lattice (i·step, j·step) of the output and interpolated bilinearly."
     d = np.dstack([dx, dy]).astype(np.float64)
@@ -189,6 +211,7 @@ def displacement(dx, dy, step: int, out_size, src_size=None) -> Warp:
         return x + v[..., 0], y + v[..., 1]
     return nonlinear(backward, out_size, src_size if src_size is not None else out_size)
 
+# %% ../../nbs/12_synth_warp.ipynb #b83ab52d
 def lens(size, k1: float, k2: float = 0.0, center=None) -> Warp:
     "Radial lens distortion of an image of `size`: source = c + (p - c)·(1 + k1·r² + k2·r⁴), r in half-diagonals (k1 > 0: barrel)."
     H, W = size
@@ -200,6 +223,7 @@ def lens(size, k1: float, k2: float = 0.0, center=None) -> Warp:
         return cx + (x - cx) * f, cy + (y - cy) * f
     return nonlinear(backward, size, size)
 
+# %% ../../nbs/12_synth_warp.ipynb #d555d793
 def page_curl(size, side: str = 'right', depth: float = 30.0, width: float = 0.25, bow: float = 0.5) -> Warp:
     "Bend an image of `size` near `side` (left/right/top/bottom): within `width`·extent of it content moves out by ≤ `depth` px."
     H, W = size
@@ -231,6 +255,11 @@ def compose(*warps: Warp) -> Warp:
         w = c
     return w
 
+# %% ../../nbs/12_synth_warp.ipynb #43f06ba9
+@patch
+def then(self: Warp, other: Warp) -> Warp: return compose(self, other)
+
+# %% ../../nbs/12_synth_warp.ipynb #3586b408
 def identity(size) -> Warp:
     "The warp that changes nothing."
     return homography(np.eye(3), size, size)
@@ -253,10 +282,9 @@ def warp_image(img, warp: Warp, border=(0, 0, 0), interpolation: int = cv2.INTER
     bv = tuple(float(v) for v in np.broadcast_to(np.asarray(border, np.float64), (3,)))
     return cv2.remap(img, m, None, interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=bv)
 
-def warp_labels(labels: Labels, warp: Warp) -> Labels:
-    "The labels of `warp_image(img, warp)` given those of `img`."
-    if warp.src_size is not None and as_size(labels.size) != warp.src_size:
-        raise ValueError(f"labels of size {labels.size}, warp from {warp.src_size}")
+# %% ../../nbs/12_synth_warp.ipynb #cb6a589c
+def _move_points(labels: Labels, warp: Warp):
+    "The panels (`x`, `y` moved), marker rows and grid rows of `labels` sent forward through `warp`."
     pts = [np.asarray(p[k], np.float64).ravel() for p in labels.panels for k in ('x', 'y')]
     mk = np.asarray(labels.markers, np.float32).copy()
     gr = np.asarray(labels.grid, np.float32).copy()
@@ -270,11 +298,21 @@ def warp_labels(labels: Labels, warp: Warp) -> Labels:
     n = mk[:, 1::2].size
     mk[:, 1::2], mk[:, 2::2] = fx[i:i + n].reshape(-1, 4), fy[i:i + n].reshape(-1, 4); i += n
     gr[:, 0], gr[:, 1] = fx[i:], fy[i:]
+    return panels, mk, gr
+
+# %% ../../nbs/12_synth_warp.ipynb #ae59da9f
+def _remap_masks(labels: Labels, warp: Warp):
+    "`classes` and `marker_mask` of `labels` remapped through `warp` (nearest; 0 outside the page and over holes)."
     m = warp.grid()
     both = cv2.remap(np.dstack([labels.classes, labels.marker_mask]), m, None, cv2.INTER_NEAREST,
                      borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
     hid = warp.hidden()
     if hid is not None: both[hid > 0] = 0
+    return np.ascontiguousarray(both[..., 0]), np.ascontiguousarray(both[..., 1])
+
+# %% ../../nbs/12_synth_warp.ipynb #55477a3f
+def _warp_page_map(labels: Labels, warp: Warp) -> np.ndarray:
+    "The page map of the warped image: `labels.page_map` at `backward` of the output lattice, NaN off the page or on holes."
     H, W = warp.out_size
     s, so = labels.map_step, labels.map_step
     gx, gy = np.meshgrid(np.arange(0, W + s, s, dtype=np.float64), np.arange(0, H + s, s, dtype=np.float64))
@@ -287,10 +325,21 @@ def warp_labels(labels: Labels, warp: Warp) -> Labels:
         ok &= warp.holes[iy, ix] == 0
     pm = _bilinear(labels.page_map, bx / so, by / so).astype(np.float32)
     pm[~ok] = np.nan
-    return replace(labels, size=(H, W), panels=panels, markers=mk, grid=gr, classes=np.ascontiguousarray(both[..., 0]),
-                   marker_mask=np.ascontiguousarray(both[..., 1]), page_map=pm, map_step=s,
+    return pm
+
+# %% ../../nbs/12_synth_warp.ipynb #a84aee63
+def warp_labels(labels: Labels, warp: Warp) -> Labels:
+    "The labels of `warp_image(img, warp)` given those of `img`."
+    if warp.src_size is not None and as_size(labels.size) != warp.src_size:
+        raise ValueError(f"labels of size {labels.size}, warp from {warp.src_size}")
+    panels, mk, gr = _move_points(labels, warp)
+    classes, marker_mask = _remap_masks(labels, warp)
+    H, W = warp.out_size
+    return replace(labels, size=(H, W), panels=panels, markers=mk, grid=gr, classes=classes,
+                   marker_mask=marker_mask, page_map=_warp_page_map(labels, warp), map_step=labels.map_step,
                    orientation=compose_orientation(labels.orientation, warp.orient))
 
+# %% ../../nbs/12_synth_warp.ipynb #6750d955
 def on_page(labels: Labels, x, y) -> np.ndarray:
     "Whether image points (x, y) show the page: inside the image, the four page-map nodes around them defined (not torn or covered)."
     x = np.asarray(x, np.float64); y = np.asarray(y, np.float64)
@@ -299,6 +348,7 @@ def on_page(labels: Labels, x, y) -> np.ndarray:
     v = _bilinear(labels.page_map[..., 0], x / labels.map_step, y / labels.map_step)
     return inside & np.isfinite(v)
 
+# %% ../../nbs/12_synth_warp.ipynb #e56e5460
 def page_xy(labels: Labels, x, y) -> np.ndarray:
     "Canonical page position (..., 2) of image points (x, y), from the page map (NaN off the page)."
     return _bilinear(labels.page_map, np.asarray(x) / labels.map_step, np.asarray(y) / labels.map_step)
