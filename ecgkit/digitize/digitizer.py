@@ -28,6 +28,7 @@ class DigitizeError(Exception):
     "This image cannot be digitized; the message says why, and `result` holds what the stages made, if anything."
     def __init__(self, msg, result=None): super().__init__(msg); self.result = result
 
+# %% ../../nbs/53_digitize_digitizer.ipynb #9b43f923
 @dataclass
 class Result:
     "Everything one image went through: the record and each stage's output."
@@ -40,6 +41,16 @@ class Result:
     info: dict = field(default_factory=dict)
     seconds: float = 0.0
 
+# %% ../../nbs/53_digitize_digitizer.ipynb #9f53e356
+def _not_digitized(res: Result, found: np.ndarray, min_ink: float):
+    "Why `res` (with `found`, the share of inked path columns per panel) is no digitization, or None."
+    if (found < min_ink).mean() > 0.5:
+        return f"no ECG trace found ({(found < min_ink).sum()} of {len(found)} panels empty)"
+    for l, x in res.record.leads.items():
+        if not np.isfinite(x).all(): return f"non-finite values in lead {l}"
+    return None
+
+# %% ../../nbs/53_digitize_digitizer.ipynb #be9ff2bd
 @dataclass
 class Digitizer:
     "Image → Record through three replaceable stages that all read the same `Paper`."
@@ -62,10 +73,8 @@ class Digitizer:
         found = np.array([t.ink_frac for t in traces])
         info['ink_frac'] = float(found.mean())
         res = Result(str(id), rec, img, page, ink, traces, info, time.perf_counter() - t0)
-        if (found < self.min_ink).mean() > 0.5:
-            raise DigitizeError(f"no ECG trace found ({(found < self.min_ink).sum()} of {len(found)} panels empty)", res)
-        for l, x in rec.leads.items():
-            if not np.isfinite(x).all(): raise DigitizeError(f"non-finite values in lead {l}", res)
+        why = _not_digitized(res, found, self.min_ink)
+        if why: raise DigitizeError(why, res)
         return res
 
     __call__ = run
@@ -80,6 +89,7 @@ class Outcome:
     seconds: float = 0.0
     error: str = None
 
+# %% ../../nbs/53_digitize_digitizer.ipynb #2337967e
 def _job(digitizer: Digitizer, job, overlays):
     from ecgkit.digitize.evaluate import overlay, save_png   # (evaluate imports this module)
     key, path, id, fs, sig_len = job
@@ -93,10 +103,12 @@ def _job(digitizer: Digitizer, job, overlays):
         return Outcome(key, id, None, time.perf_counter() - t0, str(e))
     except Exception as e: return Outcome(key, id, None, time.perf_counter() - t0, f"{type(e).__name__}: {e}")
 
+# %% ../../nbs/53_digitize_digitizer.ipynb #115cfecf
 def _init_worker():
     import cv2; cv2.setNumThreads(1)
     os.environ.setdefault('OMP_NUM_THREADS', '1')
 
+# %% ../../nbs/53_digitize_digitizer.ipynb #e278d450
 def digitize_many(jobs: list, digitizer: Digitizer = None, workers: int = 1, overlays=None, desc='digitize') -> list:
     "Outcomes of `jobs` in their order; failures carry a reason instead of a record."
     digitizer = digitizer or Digitizer()
@@ -127,20 +139,35 @@ class DigitizeReport:
         return (f"digitized {ok} of {self.n_images} images ({len(self.failures)} zero fallbacks) in {self.seconds:.1f} s "
                 f"({self.image_seconds:.2f} s per image per worker); wrote {self.path}")
 
+# %% ../../nbs/53_digitize_digitizer.ipynb #f3e34220
 def _sig_len(rows: pd.DataFrame, fs: int) -> int:
     n = rows.set_index('lead')['number_of_rows']
     return int(n['II']) if 'II' in n.index else int(round(10 * fs))
 
+# %% ../../nbs/53_digitize_digitizer.ipynb #a441648a
+def _test_jobs(test: pd.DataFrame, test_dir) -> list:
+    "Jobs (key, image path, id, fs, sig_len) for the ids of `test` (test.csv), images in `test_dir`."
+    jobs = []
+    for rid, rows in test.groupby('id', sort=False):
+        fs = int(rows['fs'].iloc[0])
+        jobs.append((str(rid), test_image_path(test_dir, rid), str(rid), fs, _sig_len(rows, fs)))
+    return jobs
+
+# %% ../../nbs/53_digitize_digitizer.ipynb #4942c6c9
+def _write_failures(out, failures: list):
+    "Write `failures` (id, reason) to `out`.failures.csv, if there are any."
+    if failures:
+        with atomic_path(Path(str(out) + '.failures.csv')) as tmp:
+            pd.DataFrame(failures, columns=['id', 'reason']).to_csv(tmp, index=False)
+
+# %% ../../nbs/53_digitize_digitizer.ipynb #b1ed73dc
 def digitize_dir(data_dir, out, workers: int = 1, overlays=None, digitizer: Digitizer = None, log=None) -> DigitizeReport:
     "Digitize every id of `data_dir/test.csv` into the submission `out` (.csv or .parquet); failures → zeros, logged."
     t0 = time.perf_counter()
     data = find_competition(data_dir, search=(), depth=1)
     if not data.has_test: raise UserError(f"no test.csv in {data.root}")
     test = data.test()
-    jobs = []
-    for rid, rows in test.groupby('id', sort=False):
-        fs = int(rows['fs'].iloc[0])
-        jobs.append((str(rid), test_image_path(data.test_dir, rid), str(rid), fs, _sig_len(rows, fs)))
+    jobs = _test_jobs(test, data.test_dir)
     res = digitize_many(jobs, digitizer, workers, overlays)
     failures = [(o.id, o.error) for o in res if o.error]
     log = log or (lambda m: print(m, file=sys.stderr))
@@ -149,8 +176,6 @@ def digitize_dir(data_dir, out, workers: int = 1, overlays=None, digitizer: Digi
     sub = to_rows(recs, test, missing='zeros', fit=True)
     path = write_submission(sub, out)
     validate(test, read_submission(path)).raise_if_invalid()
-    if failures:
-        with atomic_path(Path(str(out) + '.failures.csv')) as tmp:
-            pd.DataFrame(failures, columns=['id', 'reason']).to_csv(tmp, index=False)
+    _write_failures(out, failures)
     secs = [o.seconds for o in res]
     return DigitizeReport(Path(path), len(jobs), failures, time.perf_counter() - t0, float(np.mean(secs)) if secs else 0.0)

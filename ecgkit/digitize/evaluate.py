@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from fastcore.basics import patch
 import numpy as np
 import pandas as pd
 
@@ -18,7 +19,7 @@ from ..submission import rows_for, to_rows
 from .digitizer import Digitizer, Result, digitize_many
 
 # %% auto #0
-__all__ = ['overlay', 'save_png', 'Evaluation', 'evaluate', 'score_by']
+__all__ = ['overlay', 'save_png', 'score_by', 'Evaluation', 'evaluate']
 
 # %% ../../nbs/54_digitize_evaluate.ipynb #abc3e90b
 _COLOURS = [(0, 90, 255), (0, 170, 0), (200, 0, 200), (0, 140, 200)]
@@ -38,12 +39,52 @@ def overlay(result: Result, scale: float = 0.5, paper: Paper = None) -> np.ndarr
     cv2.putText(img, f"{result.id}  {result.seconds:.2f} s", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
     return img
 
+# %% ../../nbs/54_digitize_evaluate.ipynb #ffcc4703
 def save_png(img: np.ndarray, path) -> Path:
     "Write an RGB image as PNG atomically."
     import cv2
     ok, buf = cv2.imencode('.png', np.ascontiguousarray(img[..., ::-1]))
     with atomic_path(path) as tmp: Path(tmp).write_bytes(buf.tobytes())
     return Path(path)
+
+# %% ../../nbs/54_digitize_evaluate.ipynb #c4c332dc
+def score_by(score, groups: pd.DataFrame, by=('source', 'type')) -> pd.DataFrame:
+    "Competition score (dB of the mean capped SNR) of each group of records of `score` (a `Score`), and overall."
+    r = groups.merge(score.records[['id', 'snr']], on='id')
+    db = lambda s: max(float(10 * np.log10(max(s.mean(), 1e-300))), WORST_DB)
+    t = r.groupby(list(by)).agg(images=('id', 'size'), score_db=('snr', db)).reset_index()
+    return pd.concat([t, pd.DataFrame([{**{b: 'all' for b in by}, 'images': len(r), 'score_db': score.score_db}])], ignore_index=True)
+
+# %% ../../nbs/54_digitize_evaluate.ipynb #c00829c4
+def _images(train_dir, types=None, ids=None):
+    "(the train folder's `Competition`, train.csv indexed by id, its images (id, type, path) of `types` and records `ids`)."
+    data = find_competition(train_dir, search=(), depth=1)
+    if not data.has_train: raise UserError(f"no train.csv in {data.root}")
+    train = data.train().set_index('id')
+    imgs = find_images(data.train_dir)
+    imgs = imgs[imgs['id'].isin(train.index)]
+    if types: imgs = imgs[imgs['type'].isin(list(types))]
+    if ids is not None: imgs = imgs[imgs['id'].isin([str(i) for i in ids])]
+    if imgs.empty: raise UserError(f"no images to evaluate in {data.train_dir}" + (f" of type(s) {', '.join(types)}" if types else ''))
+    return data, train, imgs
+
+# %% ../../nbs/54_digitize_evaluate.ipynb #72fc6677
+def _type_table(s, res: list, types) -> tuple:
+    "(per-type table: type, images, failures, score_db, s_per_image; the frame id, type, failures, s_per_image) of outcomes `res`, of image `types`, scored `s`."
+    g = pd.DataFrame({'id': [o.key for o in res], 'type': types,
+                      'failures': [o.error is not None for o in res], 's_per_image': [o.seconds for o in res]})
+    per = pd.concat([g.groupby('type')[['failures', 's_per_image']].agg({'failures': 'sum', 's_per_image': 'mean'}),
+                     pd.DataFrame({'failures': [g['failures'].sum()], 's_per_image': [g['s_per_image'].mean()]}, index=['all'])])
+    table = score_by(s, g[['id', 'type']], by=('type',)).join(per, on='type')[['type', 'images', 'failures', 'score_db', 's_per_image']]
+    return table, g
+
+# %% ../../nbs/54_digitize_evaluate.ipynb #6449882b
+def _lead_table(s, g: pd.DataFrame) -> pd.DataFrame:
+    "Type × lead SNR (dB) of score `s`, types from `g` (id, type), in `LEADS` order, with an `all` row."
+    pl = s.leads.merge(g[['id', 'type']], on='id').groupby(['type', 'lead'])[['signal', 'noise']].sum()
+    with np.errstate(divide='ignore', invalid='ignore'): leads = (10 * np.log10(pl['signal'] / pl['noise'])).unstack('lead')
+    leads.loc['all'] = s.lead_table()['snr_db']
+    return leads[[l for l in LEADS if l in leads.columns]].rename_axis(None)
 
 # %% ../../nbs/54_digitize_evaluate.ipynb #ea4efb46
 @dataclass
@@ -58,53 +99,40 @@ class Evaluation:
         l = self.leads.to_string(float_format=lambda x: f"{x:.1f}")
         return f"{t}\n\nper-lead SNR (dB):\n{l}"
 
-    def save(self, out) -> list:
-        "Write evaluate.csv, evaluate_leads.csv and evaluate.png into `out`."
-        out = Path(out); out.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out/'evaluate.csv') as tmp: self.table.to_csv(tmp, index=False)
-        with atomic_path(out/'evaluate_leads.csv') as tmp: self.leads.to_csv(tmp)
-        import matplotlib; matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        t = self.table
-        ax.bar(t['type'], t['score_db'], color=['tab:blue'] * (len(t) - 1) + ['tab:gray'])
-        for x, y in zip(t['type'], t['score_db']): ax.text(x, y, f"{y:.1f}", ha='center', va='bottom')
-        ax.set_ylabel('competition score (dB)'); ax.set_title('ecgkit digitize: score per image type')
-        fig.tight_layout()
-        with atomic_path(out/'evaluate.png') as tmp: fig.savefig(tmp, format='png', dpi=100)
-        plt.close(fig)
-        return [out/'evaluate.csv', out/'evaluate_leads.csv', out/'evaluate.png']
+# %% ../../nbs/54_digitize_evaluate.ipynb #1ffa9259
+def _bar_plot(table: pd.DataFrame, path):
+    "Write the score per image type of `table` (the last row: all) as a bar plot PNG to `path`."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    t = table
+    ax.bar(t['type'], t['score_db'], color=['tab:blue'] * (len(t) - 1) + ['tab:gray'])
+    for x, y in zip(t['type'], t['score_db']): ax.text(x, y, f"{y:.1f}", ha='center', va='bottom')
+    ax.set_ylabel('competition score (dB)'); ax.set_title('ecgkit digitize: score per image type')
+    fig.tight_layout()
+    with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=100)
+    plt.close(fig)
 
+# %% ../../nbs/54_digitize_evaluate.ipynb #2b1ab708
+@patch
+def save(self: Evaluation, out) -> list:
+    "Write evaluate.csv, evaluate_leads.csv and evaluate.png into `out`."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out/'evaluate.csv') as tmp: self.table.to_csv(tmp, index=False)
+    with atomic_path(out/'evaluate_leads.csv') as tmp: self.leads.to_csv(tmp)
+    _bar_plot(self.table, out/'evaluate.png')
+    return [out/'evaluate.csv', out/'evaluate_leads.csv', out/'evaluate.png']
+
+# %% ../../nbs/54_digitize_evaluate.ipynb #598efc63
 def evaluate(train_dir, types=None, ids=None, workers: int = 1, overlays=None, digitizer: Digitizer = None) -> Evaluation:
     "Digitize every image (of `types`, of records `ids`) of a train folder and score it per type."
-    data = find_competition(train_dir, search=(), depth=1)
-    if not data.has_train: raise UserError(f"no train.csv in {data.root}")
-    train = data.train().set_index('id')
-    imgs = find_images(data.train_dir)
-    imgs = imgs[imgs['id'].isin(train.index)]
-    if types: imgs = imgs[imgs['type'].isin(list(types))]
-    if ids is not None: imgs = imgs[imgs['id'].isin([str(i) for i in ids])]
-    if imgs.empty: raise UserError(f"no images to evaluate in {data.train_dir}" + (f" of type(s) {', '.join(types)}" if types else ''))
+    data, train, imgs = _images(train_dir, types, ids)
     truth = {rid: read_record_csv(data.train_dir/rid/f"{rid}.csv", id=rid, fs=train.loc[rid, 'fs']) for rid in imgs['id'].unique()}
     jobs = [(f"{i}-{t}", p, i, int(train.loc[i, 'fs']), int(train.loc[i, 'sig_len'])) for i, t, p in imgs.itertuples(index=False)]
     res = digitize_many(jobs, digitizer, workers, overlays, desc='evaluate')
     tr = [replace(truth[o.id], id=o.key) for o in res]                               # one id per image: a record's types apart
     pr = [replace(o.record, id=o.key) for o in res if o.record is not None]
     s = score_frames(to_rows(tr, with_fs=True), to_rows(pr, rows_for(tr), missing='zeros', fit=True))   # scored once
-    g = pd.DataFrame({'id': [o.key for o in res], 'type': imgs['type'].to_numpy(),
-                      'failures': [o.error is not None for o in res], 's_per_image': [o.seconds for o in res]})
-    per = pd.concat([g.groupby('type')[['failures', 's_per_image']].agg({'failures': 'sum', 's_per_image': 'mean'}),
-                     pd.DataFrame({'failures': [g['failures'].sum()], 's_per_image': [g['s_per_image'].mean()]}, index=['all'])])
-    table = score_by(s, g[['id', 'type']], by=('type',)).join(per, on='type')[['type', 'images', 'failures', 'score_db', 's_per_image']]
-    pl = s.leads.merge(g[['id', 'type']], on='id').groupby(['type', 'lead'])[['signal', 'noise']].sum()
-    with np.errstate(divide='ignore', invalid='ignore'): leads = (10 * np.log10(pl['signal'] / pl['noise'])).unstack('lead')
-    leads.loc['all'] = s.lead_table()['snr_db']
+    table, g = _type_table(s, res, imgs['type'].to_numpy())
     failures = [(o.id, t, o.error) for o, t in zip(res, g['type']) if o.error]
-    return Evaluation(table, leads[[l for l in LEADS if l in leads.columns]].rename_axis(None), failures)
-
-def score_by(score, groups: pd.DataFrame, by=('source', 'type')) -> pd.DataFrame:
-    "Competition score (dB of the mean capped SNR) of each group of records of `score` (a `Score`), and overall."
-    r = groups.merge(score.records[['id', 'snr']], on='id')
-    db = lambda s: max(float(10 * np.log10(max(s.mean(), 1e-300))), WORST_DB)
-    t = r.groupby(list(by)).agg(images=('id', 'size'), score_db=('snr', db)).reset_index()
-    return pd.concat([t, pd.DataFrame([{**{b: 'all' for b in by}, 'images': len(r), 'score_db': score.score_db}])], ignore_index=True)
+    return Evaluation(table, _lead_table(s, g), failures)

@@ -14,7 +14,7 @@ from ..paper import Paper
 from .image import darkness, inkness, load_image
 
 # %% auto #0
-__all__ = ['estimate_skew', 'grid_pitch', 'local_field', 'rectify', 'warp_points', 'orient', 'upright']
+__all__ = ['estimate_skew', 'grid_pitch', 'local_field', 'warp_points', 'rectify', 'orient', 'upright']
 
 # %% ../../nbs/51_digitize_page.ipynb #a4b1cf77
 def _geom(paper=None):
@@ -27,6 +27,7 @@ def _geom(paper=None):
 def _shrink(a, f):
     return a if f == 1 else cv2.resize(a, (max(1, round(a.shape[1] / f)), max(1, round(a.shape[0] / f))), interpolation=cv2.INTER_AREA)
 
+# %% ../../nbs/51_digitize_page.ipynb #a52ebda6
 def _strong(d, q=88):
     "Coordinates (x, y, centred) and weights of the strongest high-pass pixels of a feature image."
     h = d - cv2.blur(d, (7, 7))
@@ -34,6 +35,7 @@ def _strong(d, q=88):
     y, x = np.nonzero(h > t)
     return x - d.shape[1] / 2, y - d.shape[0] / 2, h[y, x] - t
 
+# %% ../../nbs/51_digitize_page.ipynb #41ff8097
 def _sharp(x, y, w, angs, scale=1.0):
     "Projection-profile sharpness (sum of squared bins, both axes) for each angle in degrees (positive = content turned CCW)."
     out = []
@@ -46,6 +48,7 @@ def _sharp(x, y, w, angs, scale=1.0):
         out.append(v)
     return np.array(out)
 
+# %% ../../nbs/51_digitize_page.ipynb #5a2d75c0
 def _peak(angs, v):
     i = int(np.argmax(v))
     if 0 < i < len(v) - 1:
@@ -53,6 +56,7 @@ def _peak(angs, v):
         if d < 0: return angs[i] + 0.5 * (v[i - 1] - v[i + 1]) / d * (angs[1] - angs[0])
     return angs[i]
 
+# %% ../../nbs/51_digitize_page.ipynb #ec8b5a30
 def estimate_skew(img, max_deg=10.) -> float:
     "Small rotation (degrees, + = content turned counter-clockwise in the image) from grid/trace projection sharpness."
     d = darkness(img) if img.ndim == 3 else img.astype(np.float32)
@@ -74,6 +78,7 @@ def _amp(prof, freqs):
     n = np.arange(len(p))
     return np.abs(np.exp(-2j * np.pi * np.outer(freqs, n)) @ p)
 
+# %% ../../nbs/51_digitize_page.ipynb #d38ce082
 def _profiles(d, angle):
     "Column and row projection profiles of high-passed feature image `d` after undoing `angle`."
     h = d - cv2.blur(d, (15, 15))
@@ -84,6 +89,7 @@ def _profiles(d, angle):
         h = np.where(m, h, 0)
     return h.sum(0), h.sum(1)
 
+# %% ../../nbs/51_digitize_page.ipynb #e4103fbd
 def _pitch1(prof, lo=2.2, hi=80.):
     "Strongest period of a profile in [lo, hi] px, refined by zooming the DFT."
     n = len(prof)
@@ -97,22 +103,26 @@ def _pitch1(prof, lo=2.2, hi=80.):
         f0 = _peak(ff, aa)
     return f0, _amp(prof, [f0])[0], np.median(a)
 
+# %% ../../nbs/51_digitize_page.ipynb #e38dcc4b
+def _pitch_ppm(prof):
+    "(strength, px per mm) of one grid profile: its strongest period, read as the 1 mm or the 5 mm pitch."
+    f1, a1, noise = _pitch1(prof)
+    # is f1 the m-th harmonic of a 5 mm period? look for peaks at f1/m
+    m_best = 1
+    for m in (5, 4, 3, 2):
+        if f1 / m * len(prof) < 4: continue
+        if _amp(prof, [f1 / m])[0] > 4 * noise: m_best = m; break
+    if m_best > 1: ppm = m_best / f1 / 5                  # f1 = m-th harmonic of the 5 mm period
+    else: ppm = 1 / f1 if len(prof) * f1 >= 100 else 1 / f1 / 5   # lone peak: 1 mm pitch unless too few periods
+    return a1, ppm
+
+# %% ../../nbs/51_digitize_page.ipynb #5731d521
 def grid_pitch(img, angle=None) -> float:
     "Grid pitch in px per mm: strongest grid period, taken as the 1 mm pitch unless it is the 5 mm period (sub-harmonics)."
     d = darkness(img) if img.ndim == 3 else img.astype(np.float32)
     if angle is None: angle = estimate_skew(d)
     cols, rows = _profiles(d, angle)
-    res = []
-    for prof in (cols, rows):
-        f1, a1, noise = _pitch1(prof)
-        # is f1 the m-th harmonic of a 5 mm period? look for peaks at f1/m
-        m_best = 1
-        for m in (5, 4, 3, 2):
-            if f1 / m * len(prof) < 4: continue
-            if _amp(prof, [f1 / m])[0] > 4 * noise: m_best = m; break
-        if m_best > 1: ppm = m_best / f1 / 5                  # f1 = m-th harmonic of the 5 mm period
-        else: ppm = 1 / f1 if len(prof) * f1 >= 100 else 1 / f1 / 5   # lone peak: 1 mm pitch unless too few periods
-        res.append((a1, ppm))
+    res = [_pitch_ppm(prof) for prof in (cols, rows)]
     return float(max(res)[1])
 
 # %% ../../nbs/51_digitize_page.ipynb #6fc21d01
@@ -131,8 +141,10 @@ def _demod(img, period, tile):
     oy = -np.angle(out[1]) * period / (2 * np.pi) + (yc - (tile - 1) / 2)
     return xc, yc, ox, oy, np.abs(out[0]), np.abs(out[1])
 
+# %% ../../nbs/51_digitize_page.ipynb #49202717
 def _wrap(v, period): return (v + period / 2) % period - period / 2
 
+# %% ../../nbs/51_digitize_page.ipynb #5a0dadaf
 def _unwrap(d, amp, period):
     "Quality-guided 2-D unwrap (period period) of a smooth field d sampled on tiles, strongest tiles first."
     ny, nx = d.shape
@@ -153,13 +165,16 @@ def _unwrap(d, amp, period):
         push(i, j)
     return out
 
+# %% ../../nbs/51_digitize_page.ipynb #ae22e91e
 def _offsets(img, period, tile, tx, ty):
     "Tile centres, per-tile displacement (mod `period`) moving the grid lines onto tx, ty + k·period, and the lines' amplitudes."
     xc, yc, ox, oy, ax, ay = _demod(img, period, tile)
     return xc, yc, _wrap(tx - ox, period), _wrap(ty - oy, period), ax, ay
 
+# %% ../../nbs/51_digitize_page.ipynb #647dcc93
 def _clear(a): return a > 0.25 * np.median(a)                   # tiles where the grid shows (not hidden by ink or text)
 
+# %% ../../nbs/51_digitize_page.ipynb #43a62313
 def _fit_tiles(img, period, tile, unwrap, ransac_px, tx=0., ty=0.):
     "Homography frame -> grid-aligned frame from the local grid phase of `period` px (unwrapped, or small), and its residuals."
     xc, yc, dx, dy, ax, ay = _offsets(img, period, tile, tx, ty)
@@ -175,40 +190,59 @@ def _fit_tiles(img, period, tile, unwrap, ransac_px, tx=0., ty=0.):
     r = np.linalg.norm(cv2.perspectiveTransform(src[inl][None], Hm)[0] - dst[inl], axis=1)
     return Hm, inl.mean(), float(np.median(r))
 
+# %% ../../nbs/51_digitize_page.ipynb #9dd8bde6
 def _shift(tx, ty): return np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1.]])
 
-def _anchor(ink, ppm, width, height, x0_px, baselines_px, row_end_px):
-    "Integer numbers of 5 mm steps (kx, ky) to shift the page so the trace rows and the row starts land on the template."
+# %% ../../nbs/51_digitize_page.ipynb #3fe5a283
+_K5 = np.arange(-12, 13)                                       # the whole 5 mm steps tried
+
+def _anchor_y(ink, ppm, width, baselines_px):
+    "Whole 5 mm steps `ky` the page's trace rows lie below the paper's baselines."
     step5 = 5 * ppm
     prof = np.minimum(ink[:, int(width * 0.2):int(width * 0.8)], 100).sum(1)
     prof = cv2.GaussianBlur(prof.reshape(-1, 1).astype(np.float32), (1, 0), 8).ravel()
-    ks = np.arange(-12, 13)
-    sy = [sum(np.interp(b + k * step5, np.arange(len(prof)), prof, left=0, right=0) for b in baselines_px) for k in ks]
-    ky = ks[int(np.argmax(sy))]
+    sy = [sum(np.interp(b + k * step5, np.arange(len(prof)), prof, left=0, right=0) for b in baselines_px) for k in _K5]
+    return _K5[int(np.argmax(sy))]
+
+# %% ../../nbs/51_digitize_page.ipynb #29b176b4
+def _anchor_x(ink, ppm, ky, x0_px, baselines_px, row_end_px):
+    "Whole 5 mm steps `kx` the page's inked columns lie right of the span from the calibration pulse to the rows' end."
+    step5 = 5 * ppm
     y0, y1 = int(baselines_px[0] - 90 + ky * step5), int(baselines_px[-1] + 50 + ky * step5)
     cp = (ink[max(y0, 0):max(y1, 1)].sum(0) > 150).astype(np.float64)   # column occupancy (>= 2 ink px): thin borders weigh little
     xa, xb = x0_px - 5 * ppm, row_end_px                             # calibration pulse start .. end of the rows
     cs, xs = np.cumsum(np.r_[0, cp]), np.arange(len(cp) + 1)
     tot = cs[-1]
     sx = []
-    for k in ks:
+    for k in _K5:
         a, b = np.clip([xa + k * step5, xb + k * step5], 0, len(cp))
         ins = np.interp(b, xs, cs) - np.interp(a, xs, cs)
-        sx.append(2 * ins - tot - 0.02 * tot * abs(k) / len(ks))
-    kx = int(ks[int(np.argmax(sx))])
-    # the calibration pulses settle it when they show: their 5 mm tops, 10 mm above the baselines, just before x0_px
-    # (a page one 5 mm step off puts the tops on the trace's start or on the blank margin)
+        sx.append(2 * ins - tot - 0.02 * tot * abs(k) / len(_K5))
+    return int(_K5[int(np.argmax(sx))])
+
+# %% ../../nbs/51_digitize_page.ipynb #0b36dfbe
+def _pulse_kx(ink, ppm, kx, ky, width, height, x0_px, baselines_px):
+    "`kx`, or the 5 mm step where the calibration pulses' tops are when they clearly show elsewhere."
+    step5 = 5 * ppm
     blur = cv2.blur(np.minimum(ink, 100).astype(np.float32), (3, 3))
     xs5 = np.linspace(x0_px - step5 + 3, x0_px - 3, 12)
     yi = np.clip((np.asarray(baselines_px) - 2 * step5 + ky * step5).astype(int), 0, height - 1)
     ev = []
-    for k in ks:
+    for k in _K5:
         xi = np.clip((xs5 + k * step5).astype(int), 0, width - 1)
         ev.append(np.mean([blur[max(y - 1, 0):y + 2, xi].max(0).mean() for y in yi]))
     ev = np.array(ev)
-    if ev.max() > 50 and ev[ks == kx][0] < 0.5 * ev.max(): kx = int(ks[int(np.argmax(ev))])
-    return kx, int(ky)
+    if ev.max() > 50 and ev[_K5 == kx][0] < 0.5 * ev.max(): kx = int(_K5[int(np.argmax(ev))])
+    return kx
 
+# %% ../../nbs/51_digitize_page.ipynb #0e77cb06
+def _anchor(ink, ppm, width, height, x0_px, baselines_px, row_end_px):
+    "Integer numbers of 5 mm steps (kx, ky) to shift the page so the trace rows and the row starts land on the template."
+    ky = _anchor_y(ink, ppm, width, baselines_px)
+    kx = _anchor_x(ink, ppm, ky, x0_px, baselines_px, row_end_px)
+    return _pulse_kx(ink, ppm, kx, ky, width, height, x0_px, baselines_px), int(ky)
+
+# %% ../../nbs/51_digitize_page.ipynb #1201efc6
 def local_field(dark, pitch, tile=128, tx=0., ty=0., sigma=1.0, dense=True):
     """Dense residual displacement (dx, dy), height×width float32 each, that moves the grid lines of period `pitch` px
     in the darkness image `dark` (of a page already warped by the homography) onto x = tx + k·pitch, y = ty + k·pitch:
@@ -228,6 +262,71 @@ def local_field(dark, pitch, tile=128, tx=0., ty=0., sigma=1.0, dense=True):
         out.append(f)
     return out
 
+# %% ../../nbs/51_digitize_page.ipynb #d1823f1d
+def _bend(G, ppm):
+    "95th percentile (px) of the grid's residual displacement per tile on `G`, the darkness of a page already warped by the homography."
+    return float(np.percentile(np.hypot(*local_field(G, ppm, 128, 0., float(G.shape[0]), dense=False)), 95))
+
+# %% ../../nbs/51_digitize_page.ipynb #10b0dc99
+def _unbend_maps(G, Hc, ppm):
+    "Maps (sx, sy), page pixel → image pixel, float32: the local field of `G` (refined twice), then the inverse of homography `Hc`."
+    H, W = G.shape
+    X, Y = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
+    mx, my = X, Y
+    for it in range(2):
+        dx, dy = local_field(cv2.remap(G, mx, my, cv2.INTER_LINEAR) if it else G, ppm, 128, 0., float(H))
+        mx, my = (cv2.remap(m, X - dx, Y - dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for m in (mx, my))
+    src = cv2.perspectiveTransform(np.stack([mx, my], -1).reshape(1, -1, 2).astype(np.float64), np.linalg.inv(Hc))
+    return tuple(v.reshape(H, W).astype(np.float32) for v in (src[0, :, 0], src[0, :, 1]))   # one interpolation of the photo
+
+# %% ../../nbs/51_digitize_page.ipynb #bb7c38ce
+def _rim_colour(img):
+    "Median colour of the 2 px rim of an H×W×C image, as floats."
+    rim = np.concatenate([e.reshape(-1, img.shape[2]) for e in (img[:2], img[-2:], img[:, :2], img[:, -2:])])
+    return tuple(float(v) for v in np.median(rim, 0))
+
+# %% ../../nbs/51_digitize_page.ipynb #e8e3852a
+def _warp_page(img, d, Hc, ppm, W, H, local_px):
+    "(canonical page of `img` through homography `Hc`, and the local field where the page is bent more than `local_px`; the bend)."
+    fill = _rim_colour(img)
+    if local_px is not None:
+        G = cv2.warpPerspective(d, Hc, (W, H))
+        b = _bend(G, ppm)
+        if b > local_px:                                     # page(x) <- page(m(x)); m refined twice on its own output
+            sx, sy = _unbend_maps(G, Hc, ppm)
+            return cv2.remap(img, sx, sy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=fill), b
+    return cv2.warpPerspective(img, Hc, (W, H), flags=cv2.INTER_CUBIC, borderValue=fill), 0.0
+
+# %% ../../nbs/51_digitize_page.ipynb #9d8ff07e
+def _coarse(d, ang, s, ppm, W, H):
+    "Pass 1: homography image → page (up to whole 5 mm steps) of the darkness `d` with skew `ang` and scale `s`; its inlier share and residual."
+    h, w = d.shape
+    A = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), -ang, s), [0, 0, 1]])
+    A = _shift(W / 2 - w / 2, H / 2 - h / 2) @ A                     # image centre -> page centre, deskewed, 7.874 px/mm
+    corners = cv2.perspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]])[None], A)[0]
+    lo = np.floor(corners.min(0)); hi = np.ceil(corners.max(0))
+    off = _shift(-lo[0], -lo[1])                                     # frame canvas covering the whole image
+    size = (int(hi[0] - lo[0]), int(hi[1] - lo[1]))
+    G = cv2.warpAffine(d, (off @ A)[:2], size)
+    Hf, q1, r1 = _fit_tiles(G, 5 * ppm, 160, True, 4.0, -lo[0], H - lo[1])   # 5 mm lines, unwrapped across tiles
+    return np.linalg.inv(off) @ Hf @ off @ A, q1, r1
+
+# %% ../../nbs/51_digitize_page.ipynb #13d3de50
+def _refine(d, Hc, ppm, W, H):
+    "Passes 2–3: homography `Hc` corrected twice by the 1 mm lines of the warped page; the last pass's inlier share and residual."
+    for tile, ransac_px in ((128, 1.5), (128, 1.0)):                      # passes 2-3: 1 mm lines on the warped page, residuals < 0.5 mm
+        G = cv2.warpPerspective(d, Hc, (W, H))
+        Hf, q, r = _fit_tiles(G, ppm, tile, False, ransac_px, 0., float(H))   # x lines at k P, y lines at H - k P
+        Hc = Hf @ Hc
+    return Hc, q, r
+
+# %% ../../nbs/51_digitize_page.ipynb #fc920b94
+def warp_points(info, xy) -> np.ndarray:
+    "Map (N, 2) image points (x, y) to page points with the homography of `rectify`."
+    xy = np.asarray(xy, np.float64).reshape(-1, 2)
+    return cv2.perspectiveTransform(xy[None], info['H'])[0]
+
+# %% ../../nbs/51_digitize_page.ipynb #aa58cfc8
 def rectify(img, paper=None, out_size=None, local_px: float = 0.75):
     """Warp a photo/scan of an ECG page onto the canonical page. Returns (page RGB uint8 HxW, info) with
     info = dict(H=3x3 homography image->page, skew_deg, pitch_px_per_mm (input image), scale, quality in [0, 1], ...).
@@ -238,50 +337,16 @@ def rectify(img, paper=None, out_size=None, local_px: float = 0.75):
     d = darkness(img)
     ang = estimate_skew(d)
     pitch = grid_pitch(d, ang)
-    s = ppm / pitch
-    h, w = d.shape
-    A = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), -ang, s), [0, 0, 1]])
-    A = _shift(W / 2 - w / 2, H / 2 - h / 2) @ A                     # image centre -> page centre, deskewed, 7.874 px/mm
-    corners = cv2.perspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]])[None], A)[0]
-    lo = np.floor(corners.min(0)); hi = np.ceil(corners.max(0))
-    off = _shift(-lo[0], -lo[1])                                     # frame canvas covering the whole image
-    size = (int(hi[0] - lo[0]), int(hi[1] - lo[1]))
-    G = cv2.warpAffine(d, (off @ A)[:2], size)
-    Hf, q1, r1 = _fit_tiles(G, 5 * ppm, 160, True, 4.0, -lo[0], H - lo[1])   # pass 1: 5 mm lines, unwrapped across tiles
-    Hc = np.linalg.inv(off) @ Hf @ off @ A                       # image -> page (up to whole 5 mm steps)
-    q, r = q1, r1
-    for tile, ransac_px in ((128, 1.5), (128, 1.0)):                      # passes 2-3: 1 mm lines on the warped page, residuals < 0.5 mm
-        G = cv2.warpPerspective(d, Hc, (W, H))
-        Hf, q, r = _fit_tiles(G, ppm, tile, False, ransac_px, 0., float(H))   # x lines at k P, y lines at H - k P
-        Hc = Hf @ Hc
+    Hc, q1, r1 = _coarse(d, ang, ppm / pitch, ppm, W, H)
+    Hc, q, r = _refine(d, Hc, ppm, W, H)
     page = cv2.warpPerspective(img, Hc, (W, H), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
     kx, ky = _anchor(inkness(page), ppm, W, H, x0, base, row_end)
     Hc = _shift(-kx * 5 * ppm, -ky * 5 * ppm) @ Hc
-    rim = np.concatenate([e.reshape(-1, img.shape[2]) for e in (img[:2], img[-2:], img[:, :2], img[:, -2:])])
-    fill = tuple(float(v) for v in np.median(rim, 0))      # outside the photo: the colour of its rim (a table stays a
-    page, bend = None, 0.0                                   # table: no edge to follow)
-    if local_px is not None:
-        G = cv2.warpPerspective(d, Hc, (W, H))
-        b = float(np.percentile(np.hypot(*local_field(G, ppm, 128, 0., float(H), dense=False)), 95))   # per tile
-        if b > local_px:                                         # page(x) <- page(m(x)); m refined twice on its own output
-            X, Y = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
-            mx, my = X, Y
-            for it in range(2):
-                dx, dy = local_field(cv2.remap(G, mx, my, cv2.INTER_LINEAR) if it else G, ppm, 128, 0., float(H))
-                mx, my = (cv2.remap(m, X - dx, Y - dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) for m in (mx, my))
-            src = cv2.perspectiveTransform(np.stack([mx, my], -1).reshape(1, -1, 2).astype(np.float64), np.linalg.inv(Hc))
-            sx, sy = (v.reshape(H, W).astype(np.float32) for v in (src[0, :, 0], src[0, :, 1]))   # one interpolation of the photo
-            page, bend = cv2.remap(img, sx, sy, cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=fill), b
-    if page is None: page = cv2.warpPerspective(img, Hc, (W, H), flags=cv2.INTER_CUBIC, borderValue=fill)
+    page, bend = _warp_page(img, d, Hc, ppm, W, H, local_px)
     info = dict(H=Hc / Hc[2, 2], skew_deg=ang, pitch_px_per_mm=pitch, scale=float(np.sqrt(abs(np.linalg.det(Hc[:2, :2])))),
                 shift_5mm=(kx, ky), quality=float(q * np.exp(-r)), inliers=float(q), resid_px=r, pass1=(float(q1), r1),
                 local_px=bend)
     return page, info
-
-def warp_points(info, xy) -> np.ndarray:
-    "Map (N, 2) image points (x, y) to page points with the homography of `rectify`."
-    xy = np.asarray(xy, np.float64).reshape(-1, 2)
-    return cv2.perspectiveTransform(xy[None], info['H'])[0]
 
 # %% ../../nbs/51_digitize_page.ipynb #b027b20e
 def _ink_small(img, long=1100):
@@ -290,10 +355,41 @@ def _ink_small(img, long=1100):
     m = inkness(small) / 100.
     return cv2.resize(m, (m.shape[1] // 2, m.shape[0] // 2), interpolation=cv2.INTER_AREA)   # ~550 px: ink density
 
+# %% ../../nbs/51_digitize_page.ipynb #1b8b2333
+def _deskewed(m):
+    "The ink mask `m` with its skew undone."
+    a = estimate_skew(m * 255.)
+    M = cv2.getRotationMatrix2D((m.shape[1] / 2, m.shape[0] / 2), -a, 1.0)
+    return cv2.warpAffine(m, M, (m.shape[1], m.shape[0]))
+
+# %% ../../nbs/51_digitize_page.ipynb #199832e2
 def _cv(p):
     p = cv2.GaussianBlur(p.reshape(-1, 1).astype(np.float32), (1, 0), 4).ravel()
     return p.std() / (p.mean() + 1e-9)
 
+# %% ../../nbs/51_digitize_page.ipynb #80840daf
+def _quarter(m, ar):
+    "0 or 1 quarter turns that make the deskewed ink mask `m` of an image with aspect ratio `ar` (width / height) landscape."
+    return 0 if ar > 1.1 else 1 if ar < 1 / 1.1 else (0 if _cv(m.sum(1)) >= _cv(m.sum(0)) else 1)   # else: the peaky profile
+
+# %% ../../nbs/51_digitize_page.ipynb #ebf3c1c6
+def _upside_down(m):
+    "Whether the ink mask `m` is upside down: its ink's centroid in the upper 45 %."
+    r = m.sum(1); ys = np.arange(len(r))
+    return (r * ys).sum() / (r.sum() + 1e-9) < 0.45 * len(r)
+
+# %% ../../nbs/51_digitize_page.ipynb #eb258f82
+def _mirrored(m):
+    "Whether the upright ink mask `m` is mirrored: the pulses' strokes at the right end of the trace rows."
+    rows = m[int(0.35 * m.shape[0]):]                            # the trace rows
+    occ = rows.sum(0) > 0.5
+    xs = np.nonzero(occ)[0]
+    if len(xs) <= 10: return False
+    xl, xr = np.percentile(xs, [1, 99]).astype(int); wd = max(3, int(0.03 * m.shape[1]))
+    colp = rows.sum(0)                                       # the 4 pulses' vertical strokes stack up at the left end
+    return bool(colp[max(xr - wd, 0):xr + wd].max() > 1.5 * colp[max(xl - wd, 0):xl + wd].max())
+
+# %% ../../nbs/51_digitize_page.ipynb #7ba30165
 def orient(img, detect_flip: bool = False, detect_180: bool = False):
     """Undo 90/180/270 degree turns and a mirror: returns (upright image, k, flipped) with
     upright = fliplr(rot90(img, k)) if flipped else rot90(img, k). Traces run horizontally, the top margin is empty,
@@ -302,23 +398,12 @@ def orient(img, detect_flip: bool = False, detect_180: bool = False):
     reliable yet (a printed header or a photo's border fools them) and a wrong turn ruins a good image."""
     m = _ink_small(img)
     if m.sum() < 50: return np.ascontiguousarray(img), 0, False          # (almost) no ink: nothing to orient by
-    a = estimate_skew(m * 255.)
-    M = cv2.getRotationMatrix2D((m.shape[1] / 2, m.shape[0] / 2), -a, 1.0)
-    m = cv2.warpAffine(m, M, (m.shape[1], m.shape[0]))
-    ar = img.shape[1] / img.shape[0]                             # a landscape page stays landscape: trust a clear aspect
-    k = 0 if ar > 1.1 else 1 if ar < 1 / 1.1 else (0 if _cv(m.sum(1)) >= _cv(m.sum(0)) else 1)   # else: the peaky profile
+    m = _deskewed(m)
+    k = _quarter(m, img.shape[1] / img.shape[0])                 # a landscape page stays landscape: trust a clear aspect
     m = np.rot90(m, k)
-    r = m.sum(1); ys = np.arange(len(r))
-    if (k or detect_180) and (r * ys).sum() / (r.sum() + 1e-9) < 0.45 * len(r):   # ink centroid in the upper half: upside down
+    if (k or detect_180) and _upside_down(m):                    # ink centroid in the upper half: upside down
         k += 2; m = np.rot90(m, 2)
-    rows = m[int(0.35 * m.shape[0]):]                            # the trace rows
-    occ = rows.sum(0) > 0.5
-    xs = np.nonzero(occ)[0]
-    flipped = False
-    if detect_flip and len(xs) > 10:
-        xl, xr = np.percentile(xs, [1, 99]).astype(int); wd = max(3, int(0.03 * m.shape[1]))
-        colp = rows.sum(0)                                       # the 4 pulses' vertical strokes stack up at the left end
-        flipped = bool(colp[max(xr - wd, 0):xr + wd].max() > 1.5 * colp[max(xl - wd, 0):xl + wd].max())
+    flipped = _mirrored(m) if detect_flip else False
     out = np.rot90(img, k % 4)
     return np.ascontiguousarray(out[:, ::-1] if flipped else out), k % 4, flipped
 

@@ -44,19 +44,32 @@ def _below(bg, v):
     "How far `v` is below its background `bg`, relative to the local contrast: 0 (paper) .. 1 (ink)."
     return np.clip((bg - v) / np.maximum(bg - 20, 40), 0, 1)
 
-def unmixed(page: np.ndarray, kernel: int = 31, chroma: float = 0.08, min_share: float = 0.01):
-    """Ink of a page with a *coloured* grid, separated by colour: each pixel's darkness vector (per channel, against
-    the local paper colour) is split into neutral ink (1, 1, 1)·a plus the grid's colour g·b; returns a (None if the
-    grid is not coloured enough to tell apart)."""
+# %% ../../nbs/52_digitize_trace.ipynb #165bb231
+def _paper_darkness(page, kernel):
+    "H×W×3 darkness of `page` per channel against its local paper colour (median over `kernel` px)."
     f = page.astype(np.float32)
     small = cv2.resize(page, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     bg = cv2.resize(cv2.medianBlur(small, (kernel // 2) | 1), (page.shape[1], page.shape[0]), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    d = _below(bg, f)                                                           # H×W×3 darkness against the paper
-    lo, hi = channels(d, np.minimum), channels(d, np.maximum)
+    return _below(bg, f)                                                        # H×W×3 darkness against the paper
+
+# %% ../../nbs/52_digitize_trace.ipynb #46aae0ac
+def _grid_colour(d, lo, hi, chroma, min_share):
+    "Unit darkness vector of the grid's colour from per-channel darkness `d` (its min `lo` and max `hi`), or None."
     sel = (hi > 0.1) & (hi - lo > chroma)
     if sel.mean() < min_share: return None
     v = d[sel]; g = np.median(v / np.linalg.norm(v, axis=1, keepdims=True), 0)
     g /= np.linalg.norm(g)
+    return g
+
+# %% ../../nbs/52_digitize_trace.ipynb #70c77fda
+def unmixed(page: np.ndarray, kernel: int = 31, chroma: float = 0.08, min_share: float = 0.01):
+    """Ink of a page with a *coloured* grid, separated by colour: each pixel's darkness vector (per channel, against
+    the local paper colour) is split into neutral ink (1, 1, 1)·a plus the grid's colour g·b; returns a (None if the
+    grid is not coloured enough to tell apart)."""
+    d = _paper_darkness(page, kernel)
+    lo = channels(d, np.minimum)
+    g = _grid_colour(d, lo, channels(d, np.maximum), chroma, min_share)
+    if g is None: return None
     one = np.full(3, 1 / np.sqrt(3))
     c = float(g @ one)
     if c > 0.995: return None                                                 # grey-ish grid: colour can't tell
@@ -67,6 +80,7 @@ def unmixed(page: np.ndarray, kernel: int = 31, chroma: float = 0.08, min_share:
     a = np.where(b > 0, a, lo * np.sqrt(3))                                   # no grid in the pixel: the plain darkness
     return np.clip(a / np.sqrt(3), 0, 1).astype(np.float32)
 
+# %% ../../nbs/52_digitize_trace.ipynb #3841bd44
 def off_page(brightest: np.ndarray, flat: float = 3.0, grow: int = 12):
     """Mask (from the `brightest` channel of a page) of what is not paper around a photographed page (a table, the scanner lid): flat regions — the paper
     carries its grid — darker than the paper that touch the image border, grown by `grow` px. None if there is none."""
@@ -82,6 +96,27 @@ def off_page(brightest: np.ndarray, flat: float = 3.0, grow: int = 12):
     out = cv2.dilate(out, np.ones((3, 3), np.uint8), iterations=max(1, grow // 2))
     return cv2.resize(out, (brightest.shape[1], brightest.shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
 
+# %% ../../nbs/52_digitize_trace.ipynb #19ae45fa
+def _remove_lines(ink, line_v, line_h):
+    "`ink` less its straight lines longer than `line_v` px (vertical) and `line_h` px (horizontal); 0: keep that direction."
+    u8 = (ink * 255).astype(np.uint8)
+    lines = np.zeros_like(u8)
+    rect = lambda size: cv2.getStructuringElement(cv2.MORPH_RECT, size)
+    for size, gap in (((1, line_v), (1, 3)), ((line_h, 1), (3, 1))):
+        if max(size) > 1:          # close the gaps where the other direction's lines cross, then keep long lines only
+            closed = cv2.morphologyEx(u8, cv2.MORPH_CLOSE, rect(gap))
+            lines = np.maximum(lines, cv2.morphologyEx(closed, cv2.MORPH_OPEN, rect(size)))
+    rest = ink - lines.astype(np.float32) / 255
+    return np.where(rest > 0.15, ink, np.clip(rest, 0, 1))     # a trace pixel on a grid line keeps its full ink
+
+# %% ../../nbs/52_digitize_trace.ipynb #74ba5836
+def _normalised(ink, norm):
+    "`ink` scaled so that its `norm` percentile of the clearly inked pixels (> 0.2) is 1 (at most ×1/0.3)."
+    strong = ink[ink > 0.2]
+    if strong.size > 100: ink = np.clip(ink / max(float(np.percentile(strong, norm)), 0.3), 0, 1)
+    return ink
+
+# %% ../../nbs/52_digitize_trace.ipynb #d3bd8888
 def ink_map(page: np.ndarray, kernel: int = 31, line_v: int = None, line_h: int = None, norm: float = 0, unmix: bool = True,
             paper: Paper = None) -> np.ndarray:
     """float32 map in [0, 1]: 1 where `page` (H×W×3 or H×W uint8) is trace-dark against its local background.
@@ -97,19 +132,8 @@ def ink_map(page: np.ndarray, kernel: int = 31, line_v: int = None, line_h: int 
         ink = _below(bg, brightest.astype(np.float32))
     off = off_page(brightest)
     if off is not None: ink[off] = 0
-    if line_v or line_h:
-        u8 = (ink * 255).astype(np.uint8)
-        lines = np.zeros_like(u8)
-        rect = lambda size: cv2.getStructuringElement(cv2.MORPH_RECT, size)
-        for size, gap in (((1, line_v), (1, 3)), ((line_h, 1), (3, 1))):
-            if max(size) > 1:          # close the gaps where the other direction's lines cross, then keep long lines only
-                closed = cv2.morphologyEx(u8, cv2.MORPH_CLOSE, rect(gap))
-                lines = np.maximum(lines, cv2.morphologyEx(closed, cv2.MORPH_OPEN, rect(size)))
-        rest = ink - lines.astype(np.float32) / 255
-        ink = np.where(rest > 0.15, ink, np.clip(rest, 0, 1))     # a trace pixel on a grid line keeps its full ink
-    if norm:                                   # thin anti-aliased lines never reach full darkness: scale to the trace's
-        strong = ink[ink > 0.2]
-        if strong.size > 100: ink = np.clip(ink / max(float(np.percentile(strong, norm)), 0.3), 0, 1)
+    if line_v or line_h: ink = _remove_lines(ink, line_v, line_h)
+    if norm: ink = _normalised(ink, norm)     # thin anti-aliased lines never reach full darkness: scale to the trace's
     return ink
 
 # %% ../../nbs/52_digitize_trace.ipynb #d7d87bbb
@@ -132,10 +156,9 @@ def track(band: np.ndarray, lam: float = 0.5, moves: np.ndarray = None, full_ink
     return path
 
 # %% ../../nbs/52_digitize_trace.ipynb #373aba17
-def ink_runs(band: np.ndarray, path: np.ndarray, tau: float = 0.3, snap: int = 3):
-    "Top and bottom row (top, bottom) of the ink run through (or within `snap` px of) the path in each column, and a found mask."
-    H, W = band.shape
-    ink = band > tau
+def _snap(ink, path, snap):
+    "Path rows (int64) moved to the nearest ink of the mask `ink` within `snap` px where the path sits on a gap, and a found mask."
+    H, W = ink.shape
     cols = np.arange(W)
     p = path.astype(np.int64).copy()
     found = ink[p, cols]
@@ -144,53 +167,118 @@ def ink_runs(band: np.ndarray, path: np.ndarray, tau: float = 0.3, snap: int = 3
             q = np.clip(q, 0, H - 1)
             hit = ~found & ink[q, cols]
             p[hit] = q[hit]; found |= hit
-    ends = []
-    for step in (-1, 1):                              # walk up, then down, while the column stays inked
-        e, act = p.copy(), np.flatnonzero(found)
-        while len(act):
-            q = e[act] + step
-            ok = (q >= 0) & (q < H) & ink[np.clip(q, 0, H - 1), act]
-            e[act[ok]] = q[ok]; act = act[ok]
-        ends.append(e.astype(np.float64))
-    return ends[0], ends[1], found
+    return p, found
 
+# %% ../../nbs/52_digitize_trace.ipynb #96ff850f
+def _run_end(ink, p, found, step):
+    "Row (float64) where the ink run through row `p` of each column of the mask `ink` ends, walking `step` (−1: up, +1: down); `p` where not found."
+    H = ink.shape[0]
+    e, act = p.copy(), np.flatnonzero(found)
+    while len(act):
+        q = e[act] + step
+        ok = (q >= 0) & (q < H) & ink[np.clip(q, 0, H - 1), act]
+        e[act[ok]] = q[ok]; act = act[ok]
+    return e.astype(np.float64)
+
+# %% ../../nbs/52_digitize_trace.ipynb #42dd7b93
+def ink_runs(band: np.ndarray, path: np.ndarray, tau: float = 0.3, snap: int = 3):
+    "Top and bottom row (top, bottom) of the ink run through (or within `snap` px of) the path in each column, and a found mask."
+    ink = band > tau
+    p, found = _snap(ink, path, snap)
+    return _run_end(ink, p, found, -1), _run_end(ink, p, found, 1), found
+
+# %% ../../nbs/52_digitize_trace.ipynb #14796ad8
 def line_width(top, bottom, found) -> float:
     "Median height (px) of the ink runs where the trace is flat: the printed line's width."
     mid = (top + bottom) / 2
     flat = found & (np.abs(np.diff(mid, prepend=mid[:1])) < 0.6)
     return float(np.median((bottom - top + 1)[flat])) if flat.sum() > 10 else 3.0
 
+# %% ../../nbs/52_digitize_trace.ipynb #bac2b21f
+def _row_windows(band, cols, top, bottom, reach):
+    "Every row r of every run (`top`..`bottom` of column `cols[i]`): its column c, r, and band[r, c − reach .. c + reach] (0 off the band)."
+    W = band.shape[1]
+    t, n = top.astype(int), np.maximum(bottom.astype(int) - top.astype(int) + 1, 0)     # every row of every run
+    c = np.repeat(np.asarray(cols, int), n)
+    r = np.repeat(t, n) + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    xx = c[:, None] + np.arange(-reach, reach + 1)
+    win = np.where((xx >= 0) & (xx < W), band[r[:, None], np.clip(xx, 0, W - 1)], 0)
+    return c, r, win
+
+# %% ../../nbs/52_digitize_trace.ipynb #df773ab8
+def _segment(win, reach, lo):
+    "Ink steps (`left`, `right`) of the segment (ink > `lo`) through the centre of each window row, and whether it ends inside the window."
+    on = win > lo
+    left = np.where(~on[:, :reach][:, ::-1], np.arange(reach)[None], reach).min(1)     # ink steps to the left of c
+    right = np.where(~on[:, reach + 1:], np.arange(reach)[None], reach).min(1)
+    return left, right, on[:, reach] & (left < reach) & (right < reach)          # a segment through c, inside the window
+
+# %% ../../nbs/52_digitize_trace.ipynb #078e3ae4
+def _seg_centre(win, left, right, reach):
+    "Ink-weighted x offset of each row's segment (`left`, `right` ink steps) from its window's centre."
+    off = np.arange(-reach, reach + 1)
+    seg = (off[None] >= -left[:, None]) & (off[None] <= right[:, None])
+    wgt = np.where(seg, win, 0)
+    return (wgt * off).sum(1) / np.maximum(wgt.sum(1), 1e-9)
+
+# %% ../../nbs/52_digitize_trace.ipynb #9028b41a
+def _seg_span(win, left, right, reach):
+    "Sub-pixel width of each row's segment (`left`, `right` ink steps) between its edges."
+    k = np.arange(len(win))                                           # sub-pixel edges: an end pixel's ink is its cover
+    return (right + 0.5 - 1 + np.clip(win[k, reach + right], 0, 1)) - (-left - 0.5 + 1 - np.clip(win[k, reach - left], 0, 1))
+
+# %% ../../nbs/52_digitize_trace.ipynb #2f447635
 def stroke_points(band: np.ndarray, cols, top, bottom, width: float, reach: int = 6, lo: float = 0.1):
     """On steep strokes the column says little about *where in x* the line crosses each row; the row does. For every
     row inside the run (`top`, `bottom`) of column `cols[i]`, the horizontal ink segment through that column gives the ink-weighted
     x-centre of one stroke — or, where the two flanks of a narrow peak merge into one segment wider than a single
     stroke, both flanks: the centre ± half the extra width between the segment's sub-pixel edges. (x, y, col) points,
     in band pixel-index coordinates."""
-    W = band.shape[1]
-    t, n = top.astype(int), np.maximum(bottom.astype(int) - top.astype(int) + 1, 0)     # every row of every run
-    c = np.repeat(np.asarray(cols, int), n)
-    r = np.repeat(t, n) + np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-    off = np.arange(-reach, reach + 1)
-    xx = c[:, None] + off
-    win = np.where((xx >= 0) & (xx < W), band[r[:, None], np.clip(xx, 0, W - 1)], 0)
-    on = win > lo
-    left = np.where(~on[:, :reach][:, ::-1], np.arange(reach)[None], reach).min(1)     # ink steps to the left of c
-    right = np.where(~on[:, reach + 1:], np.arange(reach)[None], reach).min(1)
-    inside = on[:, reach] & (left < reach) & (right < reach)          # a segment through c, inside the window
+    c, r, win = _row_windows(band, cols, top, bottom, reach)
+    left, right, inside = _segment(win, reach, lo)
     wide = left + right + 1
     typ = inside & (wide <= width + 3)
     wx = float(np.median(wide[typ])) if typ.sum() > 20 else width       # a single stroke's width across (blur widens it)
     one, ok = inside & (wide <= wx), inside & (wide <= wx + 2)        # one stroke; or up to two merged
-    seg = (off[None] >= -left[:, None]) & (off[None] <= right[:, None])
-    wgt = np.where(seg, win, 0)
-    x = c + (wgt * off).sum(1) / np.maximum(wgt.sum(1), 1e-9)
-    k = np.arange(len(c))                                             # sub-pixel edges: an end pixel's ink is its cover
-    s = (right + 0.5 - 1 + np.clip(win[k, reach + right], 0, 1)) - (-left - 0.5 + 1 - np.clip(win[k, reach - left], 0, 1))
+    x = c + _seg_centre(win, left, right, reach)
+    s = _seg_span(win, left, right, reach)
     a = float(np.median(s[one])) if one.sum() > 20 else wx            # one stroke's width between its edges
     d = np.clip(s - a, 0, None) / 2                                   # half the flanks' distance: 0 for one stroke
     two = ok & (d > 0)
     return np.r_[x[ok] - d[ok], x[two] + d[two]], np.r_[r[ok], r[two]].astype(np.float64), np.r_[c[ok], c[two]]
 
+# %% ../../nbs/52_digitize_trace.ipynb #86a94b16
+def _peaks(top, bottom):
+    "Columns whose run's top sticks out above both neighbours (`up`: a maximum of the signal) and whose bottom sticks out below (`dn`)."
+    top_prev, top_next = np.r_[top[0], top[:-1]], np.r_[top[1:], top[-1]]
+    bottom_prev, bottom_next = np.r_[bottom[0], bottom[:-1]], np.r_[bottom[1:], bottom[-1]]
+    up = (top <= top_prev) & (top <= top_next) & (top < np.maximum(top_prev, top_next))   # a maximum of the signal (min row)
+    dn = (bottom >= bottom_prev) & (bottom >= bottom_next) & (bottom > np.minimum(bottom_prev, bottom_next))
+    return up, dn
+
+# %% ../../nbs/52_digitize_trace.ipynb #e7fc67bb
+def _inner_ends(top, bottom, half):
+    "The runs' ends moved inwards by `half` (both at the middle where the run is shorter than that), and the middle."
+    top_in, bottom_in, mid = top + half, bottom - half, (top + bottom) / 2
+    bad = top_in > bottom_in; top_in[bad] = bottom_in[bad] = mid[bad]
+    return top_in, bottom_in, mid
+
+# %% ../../nbs/52_digitize_trace.ipynb #7770b972
+def _tick_points(hidden, keep1, ends, rc, rx, ry, half):
+    "(keep1, ends, rx, ry) with the columns of `hidden` = (mask, [(col, row, sign)]) left out and its stroke ends added."
+    m, e = hidden[0], np.asarray(hidden[1], np.float64).reshape(-1, 3)
+    ok = ~m[rc]
+    return keep1 & ~m, ends & ~m, np.r_[rx[ok], e[:, 0]], np.r_[ry[ok], e[:, 1] + e[:, 2] * half]
+
+# %% ../../nbs/52_digitize_trace.ipynb #881da18c
+def _polyline(c, y1, ya, yb, keep1, ends, rx, ry):
+    "Points sorted by x (stable): columns `c` kept by `keep1` at `y1`, or at `ya` and `yb` on their edges where `ends`; and (rx, ry)."
+    xs = np.concatenate([np.where(ends, c - 0.5, c)[keep1], c[ends] + 0.5, rx])
+    ys = np.concatenate([np.where(ends, ya, y1)[keep1], yb[ends], ry])
+    o = np.argsort(xs, kind='stable')
+    return xs[o], ys[o]
+
+# %% ../../nbs/52_digitize_trace.ipynb #f44c4ec9
 def column_points(band: np.ndarray, path: np.ndarray, tau: float = 0.3, inset: float = -0.5, hidden=None):
     """Sub-pixel polyline (x, y) in band pixel-index coordinates: 1 point per column, 1 per row on steep strokes and 2
     where a narrow peak's flanks merge (`stroke_points`; 2 at the column's edges where no row gives a clean
@@ -201,30 +289,17 @@ def column_points(band: np.ndarray, path: np.ndarray, tau: float = 0.3, inset: f
     top, bottom, found = ink_runs(band, path, tau)
     width = line_width(top, bottom, found)
     half = max((width - 1) / 2 - inset, 0.0)
-    top_in, bottom_in, mid = top + half, bottom - half, (top + bottom) / 2
-    bad = top_in > bottom_in; top_in[bad] = bottom_in[bad] = mid[bad]
-    top_prev, top_next = np.r_[top[0], top[:-1]], np.r_[top[1:], top[-1]]
-    bottom_prev, bottom_next = np.r_[bottom[0], bottom[:-1]], np.r_[bottom[1:], bottom[-1]]
-    up = (top <= top_prev) & (top <= top_next) & (top < np.maximum(top_prev, top_next))   # a maximum of the signal (min row)
-    dn = (bottom >= bottom_prev) & (bottom >= bottom_next) & (bottom > np.minimum(bottom_prev, bottom_next))
-    mp, mn = np.r_[mid[0], mid[:-1]], np.r_[mid[1:], mid[-1]]
-    c = np.arange(len(top), dtype=np.float64)
+    top_in, bottom_in, mid = _inner_ends(top, bottom, half)
+    up, dn = _peaks(top, bottom)
     y1 = np.where(up & ~dn, top_in, np.where(dn & ~up, bottom_in, mid))
     two = ~(up ^ dn) & (bottom - top > width + 1)                     # steep stroke: enter and leave
-    rising = mn < mp
+    rising = np.r_[mid[1:], mid[-1]] < np.r_[mid[0], mid[:-1]]
     ya = np.where(rising, bottom_in, top_in); yb = np.where(rising, top_in, bottom_in)
     rx, ry, rc = stroke_points(band, np.flatnonzero(two), top[two], bottom[two], width)
     has = np.zeros(len(top), bool); has[rc] = True
-    ends = two & ~has                                                  # no row measured: enter and leave at the edges
-    keep1 = ~has
-    if hidden is not None:
-        m, e = hidden[0], np.asarray(hidden[1], np.float64).reshape(-1, 3)
-        keep1 &= ~m; ends &= ~m; ok = ~m[rc]
-        rx, ry = np.r_[rx[ok], e[:, 0]], np.r_[ry[ok], e[:, 1] + e[:, 2] * half]
-    xs = np.concatenate([np.where(ends, c - 0.5, c)[keep1], c[ends] + 0.5, rx])
-    ys = np.concatenate([np.where(ends, ya, y1)[keep1], yb[ends], ry])
-    o = np.argsort(xs, kind='stable')
-    return xs[o], ys[o]
+    ends, keep1 = two & ~has, ~has                                     # no row measured: enter and leave at the edges
+    if hidden is not None: keep1, ends, rx, ry = _tick_points(hidden, keep1, ends, rc, rx, ry, half)
+    return _polyline(np.arange(len(top), dtype=np.float64), y1, ya, yb, keep1, ends, rx, ry)
 
 # %% ../../nbs/52_digitize_trace.ipynb #845004ee
 @dataclass
@@ -238,6 +313,7 @@ class Trace:
     values: np.ndarray
     ink_frac: float           # share of columns where the path found ink
 
+# %% ../../nbs/52_digitize_trace.ipynb #de074b2f
 class Box(NamedTuple):
     "A separator tick's box: columns `col0`..`col1` and rows `row0`..`row1` (pixel indices, inclusive) and the tick's x."
     col0: int
@@ -246,12 +322,14 @@ class Box(NamedTuple):
     row1: int
     x: float
 
+# %% ../../nbs/52_digitize_trace.ipynb #29fc6428
 class TickEnd(NamedTuple):
     "A separator tick erased from the ink map and the (col, row, sign) ends of the strokes leaving it, per side."
     box: Box
     left: list                # ends of the panel left of the tick (its trace ends there)
     right: list               # ends of the panel right of it (its trace starts there)
 
+# %% ../../nbs/52_digitize_trace.ipynb #62a5463a
 def _band_rows(paper: Paper, panel, params: TraceParams, height: int):
     base = sorted(b * paper.height_px for b in paper.baselines)
     i = base.index(panel.baseline_px)
@@ -259,6 +337,7 @@ def _band_rows(paper: Paper, panel, params: TraceParams, height: int):
     dn = (base[i + 1] - base[i]) * params.band if i + 1 < len(base) else params.bottom_mv * paper.px_per_mv
     return int(max(0, panel.baseline_px - up)), int(min(height, panel.baseline_px + dn))
 
+# %% ../../nbs/52_digitize_trace.ipynb #cc3c5073
 def separator_ticks(ink: np.ndarray, paper: Paper, fs: int, tau: float = 0.3, share: float = 0.9, min_px: int = 4) -> list:
     """`Box`es — pixel indices, inclusive, with a margin for anti-aliasing — of the separator
     ticks printed where `paper.separator` says, found as ≥ `min_px` adjacent columns inked over ≥ `share` of the
@@ -281,6 +360,7 @@ def separator_ticks(ink: np.ndarray, paper: Paper, fs: int, tau: float = 0.3, sh
                       max(int(np.floor(ya)) - 2, 0), min(int(np.ceil(yb)) + 1, H - 1), float(x)))
     return boxes
 
+# %% ../../nbs/52_digitize_trace.ipynb #45277697
 def tick_ends(ink: np.ndarray, box: Box, tau: float = 0.3, reach: int = 250, min_px: int = 3):
     """Where strokes stick out of a separator tick whose `box` is already erased from `ink`: (col, row, sign) of the
     far end of each run (≥ `min_px` long) above the tick (sign +1) or below it (−1), as two lists — for the panel
@@ -305,6 +385,38 @@ def tick_ends(ink: np.ndarray, box: Box, tau: float = 0.3, reach: int = 250, min
             out[0 if side else 1].append((int(c), e, sg))
     return out
 
+# %% ../../nbs/52_digitize_trace.ipynb #f23069f1
+def _panel_ticks(ticks, panel, c0, c1, W):
+    "Mask of the panel's `W` columns `c0`..`c1` (exclusive) hidden by `ticks` on its row, and the (col, row, sign) ends of its side, col from `c0`."
+    hid, ends = np.zeros(W, bool), []
+    for (a, b, r0, r1, x), le, ri in ticks:   # the ticks on this panel's row that reach into its columns
+        if r0 <= panel.baseline_px <= r1 and a < c1 and b >= c0:
+            hid[max(a - c0, 0):min(b - c0 + 1, W)] = True
+            ends += [(c - c0, r, sg) for c, r, sg in (le if x > (c0 + c1) / 2 else ri)]
+    return hid, ends
+
+# %% ../../nbs/52_digitize_trace.ipynb #a0d429fd
+def _path_band(full, panel, paper, params, y0, y1, c0, hid):
+    "The band rows `y0`..`y1` of the panel's columns `full` the path searches, and the ink its vertical moves pay for."
+    band = full[y0:y1].copy()
+    lx0, ly0, lx1, ly1 = paper.label_box(panel)   # the path avoids the label; the runs may cross it (a QRS through "V3")
+    band[max(0, int(ly0) - y0 - 2):max(0, int(ly1) - y0 + 2), :max(0, int(lx1) - c0 + 4)] *= 0.1
+    if panel.col > 0 and not hid[0]: band[:, :params.edge_px] *= 0.2
+    moves = full[y0:y1]
+    if hid.any():                             # under a tick the path may go anywhere for free: it is not read there
+        moves = moves.copy(); band[:, hid] = moves[:, hid] = 1
+    return band, moves
+
+# %% ../../nbs/52_digitize_trace.ipynb #d1c5c343
+def _kept(xs, ys, W, panel, paper, params, hid):
+    "The points (xs, ys) of a panel `W` columns wide inside its held ends (all of them if fewer than 2 are)."
+    e = params.edge_px                        # the pulse's edge; a separator tick not found; nothing after the last column
+    last = panel.rhythm or panel.col == paper.layout.ncols - 1
+    keep = (xs >= (0 if hid[0] and panel.col > 0 else e)) & (xs <= W - 1 - (0 if last or hid[-1] else e))
+    if keep.sum() >= 2: xs, ys = xs[keep], ys[keep]
+    return xs, ys
+
+# %% ../../nbs/52_digitize_trace.ipynb #cd65149e
 def trace_panel(ink: np.ndarray, panel, fs: int, paper: Paper = None, params: TraceParams = None,
                 ticks: list = ()) -> Trace:
     """Digitize one `panel` of the ink map of a canonical page at rate `fs`. `ticks`: the `TickEnd`s of the separator
@@ -315,30 +427,31 @@ def trace_panel(ink: np.ndarray, panel, fs: int, paper: Paper = None, params: Tr
     c0, c1 = max(int(np.floor(xa)), 0), min(int(np.ceil(xb)), ink.shape[1])
     full = ink[:, c0:c1]                      # the whole column: a stroke may run on beyond the band (tall QRS, spikes)
     W = full.shape[1]
-    hid, ends = np.zeros(W, bool), []
-    for (a, b, r0, r1, x), le, ri in ticks:   # the ticks on this panel's row that reach into its columns
-        if r0 <= panel.baseline_px <= r1 and a < c1 and b >= c0:
-            hid[max(a - c0, 0):min(b - c0 + 1, W)] = True
-            ends += [(c - c0, r, sg) for c, r, sg in (le if x > (c0 + c1) / 2 else ri)]
-    band = full[y0:y1].copy()
-    lx0, ly0, lx1, ly1 = paper.label_box(panel)   # the path avoids the label; the runs may cross it (a QRS through "V3")
-    band[max(0, int(ly0) - y0 - 2):max(0, int(ly1) - y0 + 2), :max(0, int(lx1) - c0 + 4)] *= 0.1
-    if panel.col > 0 and not hid[0]: band[:, :params.edge_px] *= 0.2
-    moves = full[y0:y1]
-    if hid.any():                             # under a tick the path may go anywhere for free: it is not read there
-        moves = moves.copy(); band[:, hid] = moves[:, hid] = 1
+    hid, ends = _panel_ticks(ticks, panel, c0, c1, W)
+    band, moves = _path_band(full, panel, paper, params, y0, y1, c0, hid)
     path = track(band, params.lam, moves, params.full_ink)
     xs, ys = column_points(full, path + y0, params.tau, params.inset, (hid, ends) if hid.any() else None)
-    e = params.edge_px                        # the pulse's edge; a separator tick not found; nothing after the last column
-    last = panel.rhythm or panel.col == paper.layout.ncols - 1
-    keep = (xs >= (0 if hid[0] and panel.col > 0 else e)) & (xs <= W - 1 - (0 if last or hid[-1] else e))
-    if keep.sum() >= 2: xs, ys = xs[keep], ys[keep]
+    xs, ys = _kept(xs, ys, W, panel, paper, params, hid)
     xs, ys = xs + c0 + 0.5, ys + 0.5                       # pixel index → paper coordinates (pixel centres)
     n = panel.stop - panel.start
     xi = paper.to_px(panel, panel.start + np.arange(n), np.zeros(n), fs)[0]
     mv = paper.to_signal(panel, xs, ys, fs)[1]
     found = (full[np.clip(path + y0, 0, full.shape[0] - 1), np.arange(W)] > params.tau)[~hid]
     return Trace(panel, y0, path, xs - 0.5, ys - 0.5, np.interp(xi, xs, mv), float(found.mean()) if len(found) else 0.0)
+
+# %% ../../nbs/52_digitize_trace.ipynb #926a8823
+def _einthoven(leads, starts, short, v2: float = 1.0):
+    """Least-squares projection of I, II, III onto I − II + III = 0 and of aVR, aVL, aVF onto their zero sum (same
+    windows); `v2` is the noise variance of II relative to I and III (½ when it is the mean of two prints)."""
+    if all(l in short for l in ('I', 'II', 'III')):
+        a, b = short['II'].panel.start, short['II'].panel.stop
+        if starts['I'] == a == starts['III']:
+            r = (leads['I'] - leads['II'][a:b] + leads['III']) / (2 + v2)
+            leads['I'] = leads['I'] - r; leads['III'] = leads['III'] - r
+            leads['II'] = leads['II'].copy(); leads['II'][a:b] += v2 * r
+    if all(l in leads for l in ('aVR', 'aVL', 'aVF')) and len({starts[l] for l in ('aVR', 'aVL', 'aVF')}) == 1:
+        r = (leads['aVR'] + leads['aVL'] + leads['aVF']) / 3
+        for l in ('aVR', 'aVL', 'aVF'): leads[l] = leads[l] - r
 
 # %% ../../nbs/52_digitize_trace.ipynb #f09559f7
 def fuse_leads(traces: list, fs: int, sig_len: int, params: TraceParams = None, id: str = '') -> Record:
@@ -357,19 +470,7 @@ def fuse_leads(traces: list, fs: int, sig_len: int, params: TraceParams = None, 
     if params.einthoven: _einthoven(leads, starts, short, 0.5 if 'II' in fused else 1.0)
     return Record(id, fs, leads, starts, sig_len)
 
-def _einthoven(leads, starts, short, v2: float = 1.0):
-    """Least-squares projection of I, II, III onto I − II + III = 0 and of aVR, aVL, aVF onto their zero sum (same
-    windows); `v2` is the noise variance of II relative to I and III (½ when it is the mean of two prints)."""
-    if all(l in short for l in ('I', 'II', 'III')):
-        a, b = short['II'].panel.start, short['II'].panel.stop
-        if starts['I'] == a == starts['III']:
-            r = (leads['I'] - leads['II'][a:b] + leads['III']) / (2 + v2)
-            leads['I'] = leads['I'] - r; leads['III'] = leads['III'] - r
-            leads['II'] = leads['II'].copy(); leads['II'][a:b] += v2 * r
-    if all(l in leads for l in ('aVR', 'aVL', 'aVF')) and len({starts[l] for l in ('aVR', 'aVL', 'aVF')}) == 1:
-        r = (leads['aVR'] + leads['aVL'] + leads['aVF']) / 3
-        for l in ('aVR', 'aVL', 'aVF'): leads[l] = leads[l] - r
-
+# %% ../../nbs/52_digitize_trace.ipynb #35ecf012
 def trace_page(page: np.ndarray, fs: int, sig_len: int = None, paper: Paper = None, params: TraceParams = None,
                id: str = ''):
     "Stage 2 on a canonical page: (Record, traces, ink map)."
