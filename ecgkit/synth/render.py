@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from fastcore.basics import patch
 
-from ..data import LEADS, STANDARD, Record
+from ..data import IMAGE_TYPES, LEADS, STANDARD, Record
 from ..paper import Paper
 
 # %% auto #0
@@ -65,7 +65,7 @@ class Style:
 
 # %% ../../nbs/11_synth_render.ipynb #1d37eb5b
 MARKERS = ('none', 'I', 'aVR', 'V1', 'V4', 'II', 'aVL', 'V2', 'V5', 'III', 'aVF', 'V3', 'V6', 'II-rhythm')
-TYPES = ('0001', '0003', '0004', '0005', '0006', '0009', '0010', '0011', '0012')
+TYPES = tuple(IMAGE_TYPES)
 
 # %% ../../nbs/11_synth_render.ipynb #c13fc82b
 @dataclass
