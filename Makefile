@@ -35,7 +35,7 @@ sync-check: $(STAMP)
 	  echo "sync-check: ecgkit/, nbs/ and README.md are in sync and clean"; \
 	else echo "sync-check: not a git checkout, skipped"; fi
 
-# The notebooks read as lessons: small export cells, each followed by its test (tools/nb_shape.py prints the table).
+# The notebooks read as lessons: small export cells, each followed by its test (prints the table; fails past the limits).
 shape:
 	$(PYTHON) tools/nb_shape.py nbs
 
@@ -45,7 +45,7 @@ nbtest: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-test: sync-check nbtest pytest
+test: sync-check shape nbtest pytest
 
 test-slow: $(STAMP)
 	$(BIN)/nbdev_test --n_workers 2 --flags slow
