@@ -4,15 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #eb1734a5
 from __future__ import annotations
-import contextlib, dataclasses, fnmatch, os, random, sys, tempfile, typing
+import contextlib, dataclasses, fnmatch, functools, math, os, random, signal, sys, tempfile, threading, time, typing
 from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['UserError', 'need_file', 'atomic_path', 'atomic_write_text', 'progress', 'set_seed', 'seed_worker', 'Registry',
-           'ConfigSection', 'Config']
+__all__ = ['UserError', 'need_file', 'atomic_path', 'atomic_write_text', 'LogLines', 'progress', 'set_seed', 'seed_worker',
+           'Stopped', 'stop_on_sigterm', 'WorkerPool', 'Registry', 'ConfigSection', 'Config']
 
 # %% ../nbs/00_core.ipynb #8517644a
 class UserError(Exception):
@@ -45,12 +45,60 @@ def atomic_write_text(path, text: str):
     "Write `text` to `path` atomically."
     with atomic_path(path) as tmp: Path(tmp).write_text(text)
 
+# %% ../nbs/00_core.ipynb #3f824906
+def _hms(s: float) -> str:
+    "`s` seconds as `42s`, `3m05s` or `1h02m`."
+    s = int(round(s)); h, r = divmod(s, 3600); m, s = divmod(r, 60)
+    return f'{h}h{m:02d}m' if h else f'{m}m{s:02d}s' if m else f'{s}s'
+
+# %% ../nbs/00_core.ipynb #8dd3de5a
+class LogLines:
+    "Progress as log lines on stderr: one every `every` items (a tenth of `total`) or `every_s` seconds, none in the first `quiet_s`."
+    def __init__(self, it=None, total=None, desc=None, initial=0, every=None, every_s=60.0, quiet_s=5.0, end_line=False, **kw):
+        if total is None and hasattr(it, '__len__'): total = len(it)
+        self.it, self.total, self.desc, self.n, self.n0 = it, total, desc or 'progress', initial, initial
+        self.every = every or (max(1, math.ceil(total / 10)) if total else 100)
+        self.every_s, self.quiet_s, self.end_line, self.postfix, self.closed = every_s, quiet_s, end_line, {}, False
+        self.t0 = self.t_line = time.monotonic(); self.n_line = initial
+    def __iter__(self):
+        for x in self.it: yield x; self.update()
+        self.close()                                  # (not when the loop is left early: its error speaks)
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.close()
+    def set_postfix(self, ordered_dict=None, refresh=True, **kw): self.postfix = {**(ordered_dict or {}), **kw}
+    def update(self, n: int = 1):
+        "Count `n` more items; write a line when a tenth of the work (or `every_s` seconds) has passed since the last."
+        self.n += n; now = time.monotonic()
+        if now - self.t0 < self.quiet_s: return
+        if self.n // self.every > self.n_line // self.every or now - self.t_line >= self.every_s: self._line(now)
+    def close(self):
+        "The closing line, after a long loop (or always, with `end_line`), unless the last line said it all."
+        if self.closed: return
+        self.closed, now = True, time.monotonic()
+        if self.n != self.n_line and (self.end_line or now - self.t0 >= self.quiet_s): self._line(now)
+
+# %% ../nbs/00_core.ipynb #eabd38fb
+def _line(self: LogLines, now: float):
+    "Write one progress line to stderr: `desc: n/total (pct%), rate, ETA` (or `in` the time taken when done)."
+    done, el = self.n - self.n0, max(now - self.t0, 1e-9)
+    rate = done / el
+    s = f"{self.desc}: {self.n}/{self.total} ({100 * self.n / self.total:.0f}%)" if self.total else f"{self.desc}: {self.n}"
+    if done: s += f", {rate:.3g} it/s" if rate >= 1 else f", {1 / rate:.3g} s/it"
+    if self.total and self.n >= self.total: s += f", in {_hms(el)}"
+    elif self.total and done: s += f", ETA {_hms((self.total - self.n) / rate)}"
+    s += ''.join(f", {k}={v}" for k, v in self.postfix.items())
+    print(s, file=sys.stderr, flush=True)
+    self.n_line, self.t_line = self.n, now
+LogLines._line = _line
+
 # %% ../nbs/00_core.ipynb #23a2134f
-def progress(it, total=None, desc=None, disable=None, **kw):
-    "A tqdm progress bar on stderr; disabled when stderr is not a terminal unless `disable=False`."
+def progress(it=None, total=None, desc=None, disable=None, **kw):
+    "Progress on stderr: a tqdm bar on a terminal, `LogLines` off it (CI, Kaggle, a log file); `disable=True`: nothing, `False`: a bar."
+    log_kw = {k: kw.pop(k) for k in ('every', 'every_s', 'quiet_s', 'end_line') if k in kw}
+    if disable is None and not (hasattr(sys.stderr, 'isatty') and sys.stderr.isatty()):
+        return LogLines(it, total, desc, **log_kw, **kw)
     from tqdm.auto import tqdm
-    if disable is None: disable = not (hasattr(sys.stderr, 'isatty') and sys.stderr.isatty())
-    return tqdm(it, total=total, desc=desc, disable=disable, leave=False, **kw)
+    return tqdm(it, total=total, desc=desc, disable=bool(disable), leave=False, **kw)
 
 def set_seed(seed: int):
     "Seed Python's and numpy's global generators (torch seeds itself where it is used)."
@@ -61,6 +109,85 @@ def seed_worker(worker_id: int):
     "`worker_init_fn`: seed numpy's and Python's global generators from the worker's torch seed."
     import torch
     set_seed(torch.initial_seed() % 2**32)
+
+# %% ../nbs/00_core.ipynb #63684200
+class Stopped(KeyboardInterrupt):
+    "A run stopped by a signal; the CLI prints the message on one line and exits with `exit_code` (128 + the signal)."
+    def __init__(self, msg: str = 'stopped', exit_code: int = 130): super().__init__(msg); self.exit_code = exit_code
+
+def _stopped(signum, frame):
+    "Signal handler: raise `Stopped` (once: the next such signal gets the default action)."
+    signal.signal(signum, signal.SIG_DFL)
+    raise Stopped(f'stopped by {signal.Signals(signum).name}', 128 + signum)
+
+@contextlib.contextmanager
+def stop_on_sigterm():
+    "Within the block SIGTERM raises `Stopped`, so `finally` blocks run and atomic writes remove their temp files."
+    if threading.current_thread() is not threading.main_thread(): yield; return    # (signals go to the main thread)
+    old = signal.signal(signal.SIGTERM, _stopped)
+    try: yield
+    finally: signal.signal(signal.SIGTERM, old)
+
+# %% ../nbs/00_core.ipynb #fed696e2
+_worker = {'parent': None, 'busy': False, 'stop': False}      # this process's state, when it is a pool's worker
+
+def _worker_signal(signum, frame):
+    "SIGTERM in a worker: unwind the running job; without one, end now if the parent is gone, else before the next."
+    if _worker['busy']: raise Stopped(f'stopped by {signal.Signals(signum).name}', 128 + signum)
+    if os.getppid() != _worker['parent']: os._exit(128 + signum)
+    _worker['stop'] = True
+
+def _guarded(fn, *args, **kw):
+    "Run one job in a worker; a stop during it ends the worker once the job has unwound."
+    if _worker['stop']: os._exit(143)
+    _worker['busy'] = True
+    try: return fn(*args, **kw)
+    except Stopped: os._exit(143)
+    finally: _worker['busy'] = False
+
+# %% ../nbs/00_core.ipynb #0c54a099
+def _watch_parent(parent: int):
+    while os.getppid() == parent: time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+def _worker_start(parent: int, init=None, initargs=()):
+    "Set up a pool worker of `parent`: SIGINT ignored, SIGTERM handled, a SIGTERM when the parent dies; then `init`."
+    _worker['parent'] = parent
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_signal)
+    try:
+        import ctypes
+        if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM) != 0: raise OSError   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent: os._exit(1)                           # the parent died before we got here
+    if init is not None: init(*initargs)
+
+# %% ../nbs/00_core.ipynb #5c46f9f7
+class WorkerPool:
+    "A process pool whose workers die with it: on an exception in the `with` block, on SIGTERM, or when the parent is killed."
+    def __init__(self, workers: int, initializer=None, initargs=(), grace: float = 2.0):
+        from concurrent.futures import ProcessPoolExecutor
+        self.grace, self._sig = grace, stop_on_sigterm()
+        self.ex = ProcessPoolExecutor(workers, initializer=_worker_start, initargs=(os.getpid(), initializer, initargs))
+    def submit(self, fn, /, *args, **kw): return self.ex.submit(_guarded, fn, *args, **kw)
+    def map(self, fn, *its): return self.ex.map(functools.partial(_guarded, fn), *its)
+    def pids(self) -> list: return list((self.ex._processes or {}).keys())
+    def __enter__(self): self._sig.__enter__(); return self
+    def __exit__(self, et, ev, tb):
+        self._sig.__exit__(None, None, None)
+        if et is None: self.ex.shutdown(wait=True)
+        else: self.stop()
+
+    def stop(self):
+        "Cancel the jobs not started, SIGTERM the workers, SIGKILL those alive after `grace` seconds."
+        procs = list((self.ex._processes or {}).values())
+        self.ex.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            with contextlib.suppress(OSError, ValueError): p.terminate()
+        end = time.monotonic() + self.grace
+        for p in procs: p.join(max(0.0, end - time.monotonic()))
+        for p in procs:
+            if p.is_alive(): p.kill(); p.join(1.0)
 
 # %% ../nbs/00_core.ipynb #0a39bbe8
 def _redefined(old, new) -> bool:
