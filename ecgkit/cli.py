@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
-from .core import UserError, atomic_path
+from .core import UserError, atomic_path, stop_on_sigterm
 from .data import IMAGE_TYPES, LAYOUTS, find_competition, find_images, read_test_csv
 from .metric import score_frames
 from .submission import make_test_view, mixed_test_view, read_submission, validate
@@ -388,15 +388,16 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     "Entry point of the `ecgkit` console script; returns the exit code."
     a = parser().parse_args(argv)
-    try: return a.func(a) or 0
+    try:
+        with stop_on_sigterm(): return a.func(a) or 0          # SIGTERM unwinds like Ctrl-C: no half file, no worker left
     except UserError as e:
         print(f"ecgkit {a.cmd}: error: {e}", file=sys.stderr); return e.exit_code
     except BrokenPipeError:                # `ecgkit ... | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 141
     except (OSError, ValueError) as e:   # unreadable/unwritable paths and malformed inputs the library did not word
         print(f"ecgkit {a.cmd}: error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr); return 2
-    except KeyboardInterrupt:
-        print(f"ecgkit {a.cmd}: interrupted", file=sys.stderr); return 130
+    except KeyboardInterrupt as e:       # Ctrl-C, or a `Stopped` (SIGTERM) that may say what was kept
+        print(f"ecgkit {a.cmd}: {str(e) or 'interrupted'}", file=sys.stderr); return getattr(e, 'exit_code', 130)
 
 # %% ../nbs/90_cli.ipynb #7cf72134
 #| eval: false

@@ -4,8 +4,8 @@
 
 # %% ../../nbs/53_digitize_digitizer.ipynb #f36a9d9d
 from __future__ import annotations
-import os, sys, time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import contextlib, hashlib, json, os, re, shutil, sys, time
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..core import UserError, atomic_path, progress
+from ..core import Stopped, UserError, WorkerPool, atomic_path, progress
 from ..data import Record, find_competition, test_image_path
 from ..paper import Paper
 from ..submission import read_submission, to_rows, validate, write_submission
@@ -108,20 +108,70 @@ def _init_worker():
     import cv2; cv2.setNumThreads(1)
     os.environ.setdefault('OMP_NUM_THREADS', '1')
 
-# %% ../../nbs/53_digitize_digitizer.ipynb #e278d450
-def digitize_many(jobs: list, digitizer: Digitizer = None, workers: int = 1, overlays=None, desc='digitize') -> list:
-    "Outcomes of `jobs` in their order; failures carry a reason instead of a record."
-    digitizer = digitizer or Digitizer()
-    if overlays: Path(overlays).mkdir(parents=True, exist_ok=True)
+# %% ../../nbs/53_digitize_digitizer.ipynb #5c223c02
+def _outcomes(jobs: list, digitizer: Digitizer, workers: int, overlays, desc: str):
+    "Yield the `Outcome` of each of `jobs` as it is done (in any order), in this process or in `workers` processes."
     if workers <= 1 or len(jobs) <= 1:
-        return [_job(digitizer, j, overlays) for j in progress(jobs, desc=desc)]
-    out = {}
-    with ProcessPoolExecutor(workers, initializer=_init_worker) as ex:
+        for j in progress(jobs, desc=desc): yield _job(digitizer, j, overlays)
+        return
+    with WorkerPool(workers, _init_worker) as ex:
         futs = {ex.submit(_job, digitizer, j, overlays): j for j in jobs}
         for f in progress(as_completed(futs), total=len(futs), desc=desc):
             j = futs[f]
-            try: out[j[0]] = f.result()
-            except Exception as e: out[j[0]] = Outcome(j[0], j[2], None, 0.0, f"worker failed: {type(e).__name__}: {e}")
+            try: o = f.result()
+            except Exception as e: o = Outcome(j[0], j[2], None, 0.0, f"worker failed: {type(e).__name__}: {e}")
+            yield o
+
+# %% ../../nbs/53_digitize_digitizer.ipynb #0676a5f0
+def _fingerprint(job, digitizer: Digitizer) -> str:
+    "A hash of what decides a job's outcome: the image's bytes, id, fs, length, and the digitizer's settings and stages."
+    key, src, id, fs, sig_len = job
+    h = hashlib.sha1()
+    if isinstance(src, (str, Path)): h.update(Path(src).read_bytes() if Path(src).is_file() else f'no file {src}'.encode())
+    else: h.update(np.ascontiguousarray(src).tobytes() if isinstance(src, np.ndarray) else bytes(src))
+    name = lambda f: f"{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', type(f).__name__)}"
+    d = digitizer
+    h.update(repr((id, fs, sig_len, d.paper, d.params, d.min_ink, name(d.stage0), name(d.stage1), name(d.stage2))).encode())
+    return h.hexdigest()
+
+# %% ../../nbs/53_digitize_digitizer.ipynb #3896f5d8
+def _part_path(parts, key: str) -> Path: return Path(parts)/(re.sub(r'[^\w.-]', '_', key) + '.npz')
+
+def _save_part(parts, o: Outcome, fp: str):
+    "Keep outcome `o` (fingerprint `fp`) as `parts/{key}.npz`, atomically."
+    r = o.record
+    meta = dict(key=o.key, id=o.id, seconds=o.seconds, error=o.error, fingerprint=fp,
+                record=None if r is None else dict(id=r.id, fs=r.fs, sig_len=r.sig_len, starts=r.starts, leads=list(r.leads)))
+    arrays = {} if r is None else {f'lead_{l}': x for l, x in r.leads.items()}
+    with atomic_path(_part_path(parts, o.key)) as tmp:
+        with open(tmp, 'wb') as f: np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
+
+# %% ../../nbs/53_digitize_digitizer.ipynb #f76636e9
+def _load_part(parts, key: str, fp: str, overlays=None) -> Outcome | None:
+    "The outcome kept for `key` in `parts` if its fingerprint is `fp` (and its overlay exists, with `overlays`), else None."
+    p = _part_path(parts, key)
+    if not p.is_file(): return None
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            m = json.loads(str(z['meta'])); rm = m['record']
+            if m['key'] != key or m['fingerprint'] != fp: return None
+            rec = None if rm is None else Record(rm['id'], rm['fs'], {l: z[f'lead_{l}'] for l in rm['leads']}, rm['starts'], rm['sig_len'])
+    except Exception: return None                      # a damaged part is done again
+    if overlays and not m['error'] and not (Path(overlays)/f"{key}.png").is_file(): return None
+    return Outcome(key, m['id'], rec, m['seconds'], m['error'])
+
+# %% ../../nbs/53_digitize_digitizer.ipynb #e278d450
+def digitize_many(jobs: list, digitizer: Digitizer = None, workers: int = 1, overlays=None, desc='digitize', parts=None, log=None) -> list:
+    "Outcomes of `jobs` in their order; failures carry a reason instead of a record. With `parts`: kept there, and reused."
+    digitizer = digitizer or Digitizer()
+    if overlays: Path(overlays).mkdir(parents=True, exist_ok=True)
+    fps = {j[0]: _fingerprint(j, digitizer) for j in jobs} if parts else {}
+    out = {k: o for k in fps if (o := _load_part(parts, k, fps[k], overlays)) is not None}
+    if out: (log or (lambda m: print(m, file=sys.stderr)))(f"resuming: {len(out)} of {len(jobs)} images already done in {parts}")
+    with contextlib.closing(_outcomes([j for j in jobs if j[0] not in out], digitizer, workers, overlays, desc)) as todo:
+        for o in todo:
+            if parts: _save_part(parts, o, fps[o.key])
+            out[o.key] = o
     return [out[j[0]] for j in jobs]
 
 # %% ../../nbs/53_digitize_digitizer.ipynb #66f04731
@@ -160,6 +210,13 @@ def _write_failures(out, failures: list):
         with atomic_path(Path(str(out) + '.failures.csv')) as tmp:
             pd.DataFrame(failures, columns=['id', 'reason']).to_csv(tmp, index=False)
 
+# %% ../../nbs/53_digitize_digitizer.ipynb #bdf6c31f
+def _stop_note(e: KeyboardInterrupt, parts: Path, n: int) -> Stopped:
+    "`e` (Ctrl-C or a `Stopped`) as a `Stopped` that says how many of the `n` images are kept in `parts`."
+    done = min(n, len(list(parts.glob('*.npz')))) if parts.is_dir() else 0
+    kept = f"{done} of {n} images done are kept in {parts}: run the same command again to finish" if done else "no image was done yet"
+    return Stopped(f"{str(e) or 'interrupted'}; {kept}", getattr(e, 'exit_code', 130))
+
 # %% ../../nbs/53_digitize_digitizer.ipynb #b1ed73dc
 def digitize_dir(data_dir, out, workers: int = 1, overlays=None, digitizer: Digitizer = None, log=None) -> DigitizeReport:
     "Digitize every id of `data_dir/test.csv` into the submission `out` (.csv or .parquet); failures → zeros, logged."
@@ -168,14 +225,16 @@ def digitize_dir(data_dir, out, workers: int = 1, overlays=None, digitizer: Digi
     if not data.has_test: raise UserError(f"no test.csv in {data.root}")
     test = data.test()
     jobs = _test_jobs(test, data.test_dir)
-    res = digitize_many(jobs, digitizer, workers, overlays)
-    failures = [(o.id, o.error) for o in res if o.error]
     log = log or (lambda m: print(m, file=sys.stderr))
+    parts = Path(str(out) + '.parts')
+    try: res = digitize_many(jobs, digitizer, workers, overlays, parts=parts, log=log)
+    except KeyboardInterrupt as e: raise _stop_note(e, parts, len(jobs)) from None
+    failures = [(o.id, o.error) for o in res if o.error]
     for rid, why in failures: log(f"{rid}: zero fallback: {why}")
     recs = [o.record for o in res if o.record is not None]
-    sub = to_rows(recs, test, missing='zeros', fit=True)
-    path = write_submission(sub, out)
+    path = write_submission(to_rows(recs, test, missing='zeros', fit=True), out)
     validate(test, read_submission(path)).raise_if_invalid()
     _write_failures(out, failures)
+    shutil.rmtree(parts, ignore_errors=True)
     secs = [o.seconds for o in res]
     return DigitizeReport(Path(path), len(jobs), failures, time.perf_counter() - t0, float(np.mean(secs)) if secs else 0.0)

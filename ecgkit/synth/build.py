@@ -140,19 +140,23 @@ def _job(source, i, variant, types, seed, out, fs, paper, aug_cfg):
 # %% ../../nbs/16_synth_build.ipynb #c4d7bfc6
 def _run_jobs(jobs, args, workers: int, rep: BuildReport, show_progress: bool) -> dict:
     "Run `_job(*args(i, v))` for every (i, v) of `jobs` (in `workers` processes if > 1), tallied into `rep`; {id: fs}."
+    import contextlib
+    from ecgkit.core import Stopped, WorkerPool
     rows = {}
-    if workers <= 1: results = (_job(*args(i, v)) for i, v in jobs)
-    else:
-        pool = ProcessPoolExecutor(workers)
-        results = (f.result() for f in as_completed([pool.submit(_job, *args(i, v)) for i, v in jobs]))
-    try:
-        for rid, rfs, w, s, err in progress(results, total=len(jobs), desc='synth', disable=None if show_progress else True):
-            if err:
-                if err not in rep.failed: rep.failed.append(err)     # one line per bad record, not per variant
-                continue
-            rows[rid] = rfs; rep.written += w; rep.skipped += s
-    finally:
-        if workers > 1: pool.shutdown(cancel_futures=True)
+    with contextlib.ExitStack() as stack:
+        if workers <= 1: results = (_job(*args(i, v)) for i, v in jobs)
+        else:
+            pool = stack.enter_context(WorkerPool(workers))
+            results = (f.result() for f in as_completed([pool.submit(_job, *args(i, v)) for i, v in jobs]))
+        try:
+            for rid, rfs, w, s, err in progress(results, total=len(jobs), desc='synth', disable=None if show_progress else True):
+                if err:
+                    if err not in rep.failed: rep.failed.append(err)     # one line per bad record, not per variant
+                    continue
+                rows[rid] = rfs; rep.written += w; rep.skipped += s
+        except KeyboardInterrupt as e:                                   # Ctrl-C, or SIGTERM (a `Stopped`)
+            raise Stopped(f"{str(e) or 'interrupted'}; the images written to {rep.out} are kept: run the same command again to finish",
+                          getattr(e, 'exit_code', 130)) from None
     return rows
 
 # %% ../../nbs/16_synth_build.ipynb #73cf7ad8

@@ -140,7 +140,7 @@ class ProgressBar(Callback):
     def __init__(self, disable=None): self.disable, self.bar = disable, None
     def before_train(self):
         L = self.learn
-        self.bar = progress(None, total=L.n_iter, desc=f'epoch {L.epoch}', disable=self.disable, initial=L.iter)
+        self.bar = progress(None, total=L.n_iter, desc=f'epoch {L.epoch}', disable=self.disable, initial=L.iter, end_line=True)
     def after_batch(self):
         if self.bar is None or not self.learn.training: return
         self.bar.update(1)
@@ -148,4 +148,6 @@ class ProgressBar(Callback):
     def after_train(self): self._close()
     def after_fit(self): self._close()
     def _close(self):
-        if self.bar is not None: self.bar.close(); self.bar = None
+        if self.bar is None: return
+        if self.learn.iter: self.bar.set_postfix(loss=f'{self.learn.loss_value:.4g}', refresh=False)   # the last loss
+        self.bar.close(); self.bar = None
