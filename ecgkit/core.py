@@ -150,9 +150,9 @@ def _watch_parent(parent: int):
     while os.getppid() == parent: time.sleep(1.0)
     os.kill(os.getpid(), signal.SIGTERM)
 
-def _worker_start(parent: int, init=None, initargs=()):
-    "Set up a pool worker of `parent`: SIGINT ignored, SIGTERM handled, a SIGTERM when the parent dies; then `init`."
-    _worker['parent'] = parent
+def _worker_start(parent: int | None, init=None, initargs=()):
+    "Set up a pool worker of `parent` (None: whoever started it): SIGINT ignored, SIGTERM handled, a SIGTERM when the parent dies; then `init`."
+    _worker['parent'] = parent = os.getppid() if parent is None else parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_signal)
     try:
@@ -166,9 +166,11 @@ def _worker_start(parent: int, init=None, initargs=()):
 class WorkerPool:
     "A process pool whose workers die with it: on an exception in the `with` block, on SIGTERM, or when the parent is killed."
     def __init__(self, workers: int, initializer=None, initargs=(), grace: float = 2.0):
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         self.grace, self._sig = grace, stop_on_sigterm()
-        self.ex = ProcessPoolExecutor(workers, initializer=_worker_start, initargs=(os.getpid(), initializer, initargs))
+        forked = multiprocessing.get_start_method() == 'fork'            # else a forkserver (or spawn) starts the workers
+        self.ex = ProcessPoolExecutor(workers, initializer=_worker_start, initargs=(os.getpid() if forked else None, initializer, initargs))
     def submit(self, fn, /, *args, **kw): return self.ex.submit(_guarded, fn, *args, **kw)
     def map(self, fn, *its): return self.ex.map(functools.partial(_guarded, fn), *its)
     def pids(self) -> list: return list((self.ex._processes or {}).keys())
