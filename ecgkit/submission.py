@@ -163,9 +163,10 @@ def _reflink(src: Path, dst: Path) -> bool:
 
 # %% ../nbs/03_submission.ipynb #36eebb3f
 def _place(src: Path, dst: Path):
-    "Copy `src` to `dst` (a reflink where possible), atomically; never a hard link."
+    "Copy `src` to `dst` (a reflink where possible, with `src`'s permissions), atomically; never a hard link."
     with atomic_path(dst) as tmp:
         if not _reflink(src, tmp): shutil.copyfile(src, tmp)
+        shutil.copymode(src, tmp)
 
 # %% ../nbs/03_submission.ipynb #ba7ae3f2
 def _truth(data, rid: str, fs) -> Record:
