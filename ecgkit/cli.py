@@ -64,7 +64,7 @@ def cmd_testview(a):
     "Turn a train-layout folder into test.csv + test/{id}.png + solution.csv."
     if a.type not in IMAGE_TYPES: raise UserError(f"unknown image type {a.type} (one of {', '.join(IMAGE_TYPES)})")
     ids = [i for i in a.ids.split(',') if i] if a.ids else None
-    tv = make_test_view(a.train_dir, a.out, a.type, ids=ids)
+    tv = make_test_view(a.train_dir, a.out, a.type, ids=ids, overwrite=a.overwrite)
     print(f"wrote {tv.root}: {tv.n_records} records with a {a.type} image "
           f"({len(tv.skipped)} without one): test.csv, test/, solution.csv")
     print(f"score a submission with: ecgkit score --solution {tv.solution_csv} --submission SUBMISSION.csv")
@@ -263,6 +263,7 @@ def _add_testview(sub):
     s.add_argument('--type', default='0001', help='image type to use (default 0001)')
     s.add_argument('--out', required=True, help='output folder')
     s.add_argument('--ids', help='comma-separated record ids (default: all)')
+    s.add_argument('--overwrite', action='store_true', help='replace another test view made by testview in --out')
     s.set_defaults(func=cmd_testview)
 
 # %% ../nbs/90_cli.ipynb #c5901e41
