@@ -17,7 +17,7 @@ from ecgkit.data import LEADS
 
 SAMPLE = Path(__file__).resolve().parent.parent/'data'/'sample'
 RID = '1479396917'                                     # a bundled record with a clean 0001 image, 500 Hz
-LEAKS = ('Traceback', '[ WARN', 'Warning', 'weights_only', 'zero-size array', 'Error(s) in loading', 'state_dict for')
+LEAKS = ('Traceback', '[ WARN', '[ERROR', 'Warning', 'weights_only', 'zero-size array', 'Error(s) in loading', 'state_dict for')
 
 
 def ecgkit(*args, cwd=None, timeout=300):
@@ -59,21 +59,24 @@ def alien_ckpt(tmp_path):
 # ------------------------------------------------------------------------------------------- images (digitize)
 
 def test_digitize_bad_images_are_reported_in_words(tmp_path):
-    "A truncated PNG (OpenCV's '[ WARN ... grfmt_png.cpp' before) and a blank page (numpy's 'zero-size array ...')."
+    """A truncated PNG (OpenCV's '[ WARN ... grfmt_png.cpp' before), a PNG with a broken header (OpenCV's '[ERROR ...')
+    and a blank page (numpy's 'zero-size array ...')."""
     d = tmp_path/'view'; (d/'test').mkdir(parents=True)
-    ids = ['111', '222']
+    ids = ['111', '222', '333']
     rows = [(i, l, 500, 5000 if l == 'II' else 1250) for i in ids for l in LEADS]
     pd.DataFrame(rows, columns=['id', 'lead', 'fs', 'number_of_rows']).to_csv(d/'test.csv', index=False)
     png = (SAMPLE/'train'/RID/f'{RID}-0001.png').read_bytes()
     (d/'test'/'111.png').write_bytes(png[:20000])                                       # cut short
     cv2.imwrite(str(d/'test'/'222.png'), np.full((1700, 2200, 3), 255, np.uint8))       # a blank page
+    (d/'test'/'333.png').write_bytes(png[:8] + b'not a header' * 10)                     # PNG signature, then junk
     r = ecgkit('digitize', d, '--out', tmp_path/'sub.csv')
     assert r.returncode == 0, r.stderr                 # images that fail fall back to zeros: the submission is complete
     no_leaks(r.stderr)
     lines = r.stderr.splitlines()
-    assert len(lines) == 3, lines                      # one line per fallback, one pointing to the reasons file
+    assert len(lines) == 4, lines                      # one line per fallback, one pointing to the reasons file
     assert lines[0].startswith('111: zero fallback: unreadable image: ') and '111.png: truncated or not an image' in lines[0], lines[0]
     assert lines[1].startswith('222: zero fallback: ') and 'no ECG grid found on the image' in lines[1], lines[1]
+    assert lines[2].startswith('333: zero fallback: unreadable image: ') and '333.png: truncated or not an image' in lines[2], lines[2]
     reasons = pd.read_csv(tmp_path/'sub.csv.failures.csv', dtype={'id': str})
     assert reasons['id'].tolist() == ids
     no_leaks(' '.join(reasons['reason']))

@@ -14,10 +14,10 @@ __all__ = ['load_image', 'channels', 'darkness', 'inkness']
 
 # %% ../../nbs/50_digitize_image.ipynb #d8c028d7
 def _decode(buf) -> np.ndarray | None:
-    "`cv2.imdecode` (unchanged depth and channels) with OpenCV's own log silenced below errors; None if undecodable."
+    "`cv2.imdecode` (unchanged depth and channels) with OpenCV's own log silenced; None if undecodable."
     log = cv2.utils.logging
     old = log.getLogLevel()
-    log.setLogLevel(log.LOG_LEVEL_ERROR)
+    log.setLogLevel(log.LOG_LEVEL_SILENT)
     try: return cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
     finally: log.setLogLevel(old)
 
