@@ -365,8 +365,8 @@ def _add_evaluate(sub):
     s.add_argument('--types', help='comma-separated image types (default: all present)')
     s.add_argument('--ids', help='comma-separated record ids (default: all)')
     s.add_argument('--workers', type=int, default=1, help='worker processes (default 1)')
-    s.add_argument('--out', default='runs/evaluate', help='folder for evaluate.csv, evaluate_leads.csv, evaluate.png (default runs/evaluate)')
-    s.add_argument('--overlays', help='write one PNG per image into this folder')
+    s.add_argument('--out', default='runs/evaluate', help='folder for evaluate.csv, evaluate_leads.csv, evaluate.png, per_image.csv (default runs/evaluate)')
+    s.add_argument('--overlays', help='write one PNG per image into this folder (the truth in grey under the trace, the dB in the corner)')
     s.set_defaults(func=cmd_evaluate)
 
 # %% ../nbs/90_cli.ipynb #ad6cf6c4

@@ -271,15 +271,26 @@ def _devset_panel(ax, kit, t: str, scale: float):
         ax.imshow(_shrink(cv2.imread(str(hit['path'].iloc[0]))[..., ::-1], scale)); ax.set_title(f'devset {t} ({hit["id"].iloc[0]})', fontsize=9)
     else: ax.text(0.5, 0.5, f'no devset image of type {t}', ha='center', va='center')
 
+# %% ../../nbs/16_synth_build.ipynb #3e71ec34
+def _devset_images(devset) -> pd.DataFrame:
+    "The images (`find_images`) of the train folder of `devset`; a `UserError` when there are none there."
+    from ecgkit.data import find_images
+    d = Path(devset)
+    kit = find_images(d/'train') if (d/'train').is_dir() else None
+    if kit is None or not len(kit):
+        raise UserError(f"no devset at {d}: expected train/{{id}}/{{id}}-{{type}}.png under it; "
+                        "give the devset folder, or leave --devset out")
+    return kit
+
 # %% ../../nbs/16_synth_build.ipynb #a86d09c6
 def gallery(out, devset=None, seed: int = 0, types=TYPES, record: Record = None, scale: float = 0.25) -> Path:
     "Write a PNG of every type in `types` (with labels overlaid) beside devset images of the same type."
     from matplotlib.figure import Figure
-    from ecgkit.data import find_competition, find_images, sample_dir
+    from ecgkit.data import find_competition, sample_dir
     devset = devset or _default_devset()
+    kit = _devset_images(devset) if devset else None                # a wrong devset: refused before any drawing
     rec = record or find_competition(sample_dir()).record('1479396917')
     drawn, style = make_print(rec, seeds(seed, 0), 500)
-    kit = find_images(Path(devset)/'train') if devset else None
     fig = Figure(figsize=(11, 4.3 * len(types)))
     axes = fig.subplots(len(types), 2, squeeze=False)
     for (a, b), t in zip(axes, types):
