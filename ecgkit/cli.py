@@ -64,7 +64,7 @@ def cmd_testview(a):
     "Turn a train-layout folder into test.csv + test/{id}.png + solution.csv."
     if a.type not in IMAGE_TYPES: raise UserError(f"unknown image type {a.type} (one of {', '.join(IMAGE_TYPES)})")
     ids = [i for i in a.ids.split(',') if i] if a.ids else None
-    tv = make_test_view(a.train_dir, a.out, a.type, ids=ids)
+    tv = make_test_view(a.train_dir, a.out, a.type, ids=ids, overwrite=a.overwrite)
     print(f"wrote {tv.root}: {tv.n_records} records with a {a.type} image "
           f"({len(tv.skipped)} without one): test.csv, test/, solution.csv")
     print(f"score a submission with: ecgkit score --solution {tv.solution_csv} --submission SUBMISSION.csv")
@@ -219,9 +219,11 @@ def cmd_train(a):
     if a.print_config:
         print(st.run_config(a.smoke, a.set or [], a.config).to_yaml(), end=''); return 0
     out = Path(a.run_dir or f'runs/{st.name}')
+    if a.resume and a.overwrite: raise UserError('give --resume (continue the run) or --overwrite (archive it, start over), not both')
     if a.resume and not (out/'checkpoints'/'latest.pt').is_file():
         raise UserError(f"nothing to resume: {out/'checkpoints'/'latest.pt'} does not exist")
-    learn = st.fit(out, smoke=a.smoke, overrides=a.set or [], resume=a.resume, echo=True, config_file=a.config)
+    learn = st.fit(out, smoke=a.smoke, overrides=a.set or [], resume=a.resume, echo=True, config_file=a.config,
+                   overwrite=a.overwrite)
     print(f"trained {st.name} into {out}: {len(learn.history)} epoch(s); curves in {out/'curves.png'}")
     return 0
 
@@ -263,6 +265,7 @@ def _add_testview(sub):
     s.add_argument('--type', default='0001', help='image type to use (default 0001)')
     s.add_argument('--out', required=True, help='output folder')
     s.add_argument('--ids', help='comma-separated record ids (default: all)')
+    s.add_argument('--overwrite', action='store_true', help='replace another test view made by testview in --out')
     s.set_defaults(func=cmd_testview)
 
 # %% ../nbs/90_cli.ipynb #c5901e41
@@ -310,13 +313,14 @@ def _add_pipeline(sub):
     s = sub.add_parser('pipeline', help='train registered stages in order (fresh / resume / skip), or --status')
     s.add_argument('--stages', nargs='+', help="stage numbers or names, or 'all'")
     s.add_argument('--mode', default='resume', choices=('fresh', 'resume', 'skip'),
-                   help='fresh: delete and retrain (asks, or --yes); resume (default): continue; skip: only stages without final.pt')
+                   help='fresh: delete and retrain (asks, or --yes); resume (default): continue, with each run\'s settings '
+                        '(a larger train.epochs continues finished stages); skip: only stages without final.pt')
     s.add_argument('--stop-on-error', action='store_true', help='stop at the first failing stage (default: record it and go on)')
     s.add_argument('--yes', action='store_true', help='do not ask before --mode fresh deletes checkpoints and logs')
     s.add_argument('--smoke', action='store_true', help='tiny data and one epoch per stage (seconds)')
     s.add_argument('--root', default='runs/pipeline', help='pipeline folder (default runs/pipeline)')
     s.add_argument('--set', nargs='+', metavar='KEY=VALUE', help='config overrides for every stage, e.g. train.epochs=3')
-    s.add_argument('--status', action='store_true', help='show which stage models exist and the last finished step')
+    s.add_argument('--status', action='store_true', help='show which stage models exist, the last finished step and whether it runs')
     s.set_defaults(func=cmd_pipeline)
 
 # %% ../nbs/90_cli.ipynb #ac8a78d4
@@ -324,7 +328,9 @@ def _add_train(sub):
     s = sub.add_parser('train', help='train one registered stage (the command-line twin of nbs/train.ipynb)')
     s.add_argument('--stage', required=True, help='stage number or name')
     s.add_argument('--run-dir', help='run folder (default runs/<stage name>)')
-    s.add_argument('--resume', action='store_true', help="continue from the run folder's latest.pt (mid-epoch included)")
+    s.add_argument('--resume', action='store_true',
+                   help="continue from the run folder's latest.pt (mid-epoch included) with its settings; only a larger train.epochs may change")
+    s.add_argument('--overwrite', action='store_true', help='the run folder holds a run: move it to RUN/archive/<time>/ and start over')
     s.add_argument('--smoke', action='store_true', help='tiny data and one epoch (seconds)')
     s.add_argument('--set', nargs='+', metavar='KEY=VALUE', help='config overrides, e.g. train.epochs=3 device.device=cuda')
     s.add_argument('--config', help="the stage's config as YAML (default: the one it ships in ecgkit/configs/); --set applies on top")
@@ -364,8 +370,8 @@ def _add_evaluate(sub):
     s.add_argument('--types', help='comma-separated image types (default: all present)')
     s.add_argument('--ids', help='comma-separated record ids (default: all)')
     s.add_argument('--workers', type=int, default=1, help='worker processes (default 1)')
-    s.add_argument('--out', default='runs/evaluate', help='folder for evaluate.csv, evaluate_leads.csv, evaluate.png (default runs/evaluate)')
-    s.add_argument('--overlays', help='write one PNG per image into this folder')
+    s.add_argument('--out', default='runs/evaluate', help='folder for evaluate.csv, evaluate_leads.csv, evaluate.png, per_image.csv (default runs/evaluate)')
+    s.add_argument('--overlays', help='write one PNG per image into this folder (the truth in grey under the trace, the dB in the corner)')
     s.set_defaults(func=cmd_evaluate)
 
 # %% ../nbs/90_cli.ipynb #ad6cf6c4

@@ -12,7 +12,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['UserError', 'need_file', 'atomic_path', 'atomic_write_text', 'LogLines', 'progress', 'set_seed', 'seed_worker',
-           'Stopped', 'stop_on_sigterm', 'WorkerPool', 'Registry', 'ConfigSection', 'Config']
+           'Stopped', 'stop_on_sigterm', 'WorkerPool', 'Registry', 'ConfigSection', 'override_list', 'Config']
 
 # %% ../nbs/00_core.ipynb #8517644a
 class UserError(Exception):
@@ -268,6 +268,21 @@ class ConfigSection:
             if not ok: raise UserError(f"{self.section}.{name} must be {what}, got {getattr(self, name)!r}")
     def _rules(self): return ()
 
+# %% ../nbs/00_core.ipynb #2a933a3b
+def override_list(overrides) -> list[str]:
+    "A flat list of 'KEY=VALUE' strings from a list, a dict, one string, or a list written as a string (papermill's `-p`)."
+    if overrides is None: return []
+    if isinstance(overrides, dict): return [f'{k}={v}' for k, v in overrides.items()]
+    if not isinstance(overrides, str): return [x for o in overrides for x in override_list(o)]
+    s = overrides.strip()
+    if not s.startswith('['): return [s] if s else []
+    import yaml                                         # YAML reads JSON lists, Python lists and bare [a=1, b=2]
+    try: items = yaml.safe_load(s)
+    except yaml.YAMLError: items = None
+    if not isinstance(items, list):
+        raise UserError(f"overrides {overrides!r} is not a list of KEY=VALUE strings, e.g. '[\"train.lr=0.01\"]'")
+    return [x for o in items for x in override_list(str(o))]
+
 # %% ../nbs/00_core.ipynb #4bdfdaab
 def _unknown_key(key, d):
     sec = key.partition('.')[0]
@@ -313,11 +328,9 @@ class Config:
     def load(cls, path): return cls.from_yaml(need_file(path, 'config').read_text())
 
     def override(self, overrides=()):
-        "A new config with `['train.lr=0.01', ...]` (or `{'train.lr': 0.01}`) applied, each converted to its field's type."
-        if isinstance(overrides, str): overrides = [overrides]
-        if isinstance(overrides, dict): overrides = [f'{k}={v}' for k, v in overrides.items()]
+        "A new config with `['train.lr=0.01', ...]` (or `{'train.lr': 0.01}`, or `'[\"train.lr=0.01\"]'`) applied, each converted to its field's type."
         d = self.to_dict()
-        for o in overrides:
+        for o in override_list(overrides):
             key, eq, val = str(o).partition('=')
             key, val = key.strip(), val.strip()
             if not eq or not key: raise UserError(f"override {o!r} is not KEY=VALUE (e.g. train.lr=0.01)")

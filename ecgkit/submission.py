@@ -4,20 +4,20 @@
 
 # %% ../nbs/03_submission.ipynb #50bc8ae2
 from __future__ import annotations
-import os, shutil
+import json, os, shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .core import UserError, atomic_path, need_file, progress
+from .core import UserError, atomic_path, atomic_write_text, need_file, progress
 from .data import (LEADS, STANDARD, Record, find_competition, find_images, image_path, make_ids, read_record_csv,
                          read_test_csv, resample)
 
 # %% auto #0
-__all__ = ['rows_for', 'to_rows', 'write_submission', 'read_submission', 'Validation', 'validate', 'TestView', 'make_test_view',
-           'mixed_test_view']
+__all__ = ['VIEW_MARK', 'rows_for', 'to_rows', 'write_submission', 'read_submission', 'Validation', 'validate', 'TestView',
+           'make_test_view', 'mixed_test_view']
 
 # %% ../nbs/03_submission.ipynb #4e27a801
 def rows_for(records) -> pd.DataFrame:
@@ -152,11 +152,21 @@ class TestView:
     test_dir = property(lambda self: self.root/'test')
     solution_csv = property(lambda self: self.root/'solution.csv')
 
+# %% ../nbs/03_submission.ipynb #3f2a9c1e
+def _reflink(src: Path, dst: Path) -> bool:
+    "Make `dst` a copy-on-write clone of `src` (Linux FICLONE); False where the file system (or OS) cannot."
+    try: import fcntl
+    except ImportError: return False
+    with open(src, 'rb') as fi, open(dst, 'wb') as fo:
+        try: fcntl.ioctl(fo.fileno(), 0x40049409, fi.fileno()); return True    # FICLONE
+        except OSError: return False
+
 # %% ../nbs/03_submission.ipynb #36eebb3f
 def _place(src: Path, dst: Path):
-    if dst.exists(): dst.unlink()
-    try: os.link(src, dst)
-    except OSError: shutil.copyfile(src, dst)
+    "Copy `src` to `dst` (a reflink where possible, with `src`'s permissions), atomically; never a hard link."
+    with atomic_path(dst) as tmp:
+        if not _reflink(src, tmp): shutil.copyfile(src, tmp)
+        shutil.copymode(src, tmp)
 
 # %% ../nbs/03_submission.ipynb #ba7ae3f2
 def _truth(data, rid: str, fs) -> Record:
@@ -178,8 +188,34 @@ def _write_view(out: Path, recs: list, images: dict):
     with atomic_path(out/'test.csv') as tmp: test.to_csv(tmp, index=False)
     write_submission(to_rows(recs, test, with_fs=True), out/'solution.csv')
 
+# %% ../nbs/03_submission.ipynb #9b7d3e15
+VIEW_MARK = '.ecgkit-testview.json'
+
+def _view_name(spec) -> str:
+    if not isinstance(spec, dict): return 'an unreadable view record'
+    ids = spec.get('ids')
+    return f"{spec.get('source')}, type {spec.get('type')}, {'all records' if ids is None else f'{len(ids)} record(s)'}"
+
+# %% ../nbs/03_submission.ipynb #e2a7c460
+def _claim_view(out: Path, spec: dict, overwrite: bool = False):
+    "Mark `out` as the test view `spec`, if it is new, empty, this view, or (with `overwrite`) another ecgkit view."
+    mark = out/VIEW_MARK
+    if out.exists() and not out.is_dir(): raise UserError(f"{out} is a file, not a folder: give another --out")
+    if mark.is_file():
+        try: old = json.loads(mark.read_text())
+        except ValueError: old = None
+        if old == spec: return
+        if not overwrite:
+            raise UserError(f"{out} holds another test view ({_view_name(old)}): give --overwrite to replace it "
+                            f"with this one ({_view_name(spec)}), or another --out")
+    elif out.is_dir() and any(out.iterdir()):
+        raise UserError(f"{out} is not empty and is not a test view made by ecgkit testview (no {VIEW_MARK}): "
+                        "give a new or empty --out")
+    atomic_write_text(mark, json.dumps(spec, indent=1) + '\n')
+
 # %% ../nbs/03_submission.ipynb #cdf4e427
-def make_test_view(train_root, out, image_type: str = '0001', ids=None, show_progress: bool = True) -> TestView:
+def make_test_view(train_root, out, image_type: str = '0001', ids=None, show_progress: bool = True,
+                   overwrite: bool = False) -> TestView:
     "Write `out/test.csv`, `out/test/{id}.png` (images of `image_type`) and `out/solution.csv` from a train folder."
     data = find_competition(train_root, depth=1)
     if not data.has_train: raise UserError(f"no train.csv in {data.root}")
@@ -194,6 +230,9 @@ def make_test_view(train_root, out, image_type: str = '0001', ids=None, show_pro
         if not image_path(data.train_dir, rid, image_type).is_file(): skipped.append(rid); continue
         recs.append(_truth(data, rid, fs))
     if not recs: raise UserError(f"no record in {data.root} has an image of type {image_type}")
+    spec = {'made_by': 'ecgkit testview', 'source': str(Path(data.root).resolve()), 'type': image_type,
+            'ids': None if ids is None else sorted(set(ids))}
+    _claim_view(Path(out), spec, overwrite)
     _write_view(Path(out), recs, {rec.id: image_path(data.train_dir, rec.id, image_type) for rec in recs})
     return TestView(Path(out), len(recs), skipped)
 

@@ -315,7 +315,7 @@ def test_testview_user_errors(cli, sample, tmp_path, where, args, facts):
 def test_testview_rerun_leaves_no_stale_images(cli, sample, tmp_path):
     out = tmp_path/'view'
     assert cli('testview', sample, '--out', out).returncode == 0
-    r = cli('testview', sample, '--out', out, '--ids', SAMPLE_IDS[0])
+    r = cli('testview', sample, '--out', out, '--ids', SAMPLE_IDS[0], '--overwrite')     # another view: only when asked
     assert r.returncode == 0, r.stderr
     assert set(pd.read_csv(out/'test.csv', dtype={'id': str})['id']) == {SAMPLE_IDS[0]}
     assert sorted(p.name for p in (out/'test').iterdir()) == [f'{SAMPLE_IDS[0]}.png']

@@ -1,4 +1,5 @@
-"papermill runs nbs/train.ipynb as a smoke run and leaves a readable record (curves inline, no error)."
+"""papermill runs nbs/train.ipynb as a smoke run and leaves a readable record (curves inline, no error); the
+notebook's own example `-p overrides '["train.lr=0.01"]'` (a list written as a string) is applied (issue 18)."""
 import json, os, subprocess, sys
 from pathlib import Path
 
@@ -9,7 +10,8 @@ def test_train_notebook_smoke(tmp_path):
     out = tmp_path/'train_s0.ipynb'
     env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}
     r = subprocess.run([sys.executable, '-m', 'papermill', str(ROOT/'nbs'/'train.ipynb'), str(out), '-k', 'python3',
-                        '-p', 'stage', '0', '-p', 'smoke', 'True', '-p', 'run_dir', str(tmp_path/'runs')],
+                        '-p', 'stage', '0', '-p', 'smoke', 'True', '-p', 'run_dir', str(tmp_path/'runs'),
+                        '-p', 'overrides', '["train.lr=0.01"]'],
                        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
     nb = json.loads(out.read_text())
@@ -21,3 +23,6 @@ def test_train_notebook_smoke(tmp_path):
     assert injected and 'smoke = True' in ''.join(injected[0]['source'])
     assert (tmp_path/'runs'/'stage0'/'checkpoints'/'final.pt').is_file()
     assert (tmp_path/'runs'/'stage0'/'final_metrics.json').is_file()
+    run = tmp_path/'runs'/'stage0'
+    assert json.loads((run/'stage.json').read_text())['overrides'][0] == 'train.lr=0.01'
+    assert '  lr: 0.01\n' in (run/'config.yaml').read_text()

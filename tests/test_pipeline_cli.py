@@ -23,7 +23,8 @@ def test_pipeline_modes_status_summarize_evaluate(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     assert 'stage0: skipped' in r.stdout and 'stage1: skipped' in r.stdout and 'stage2: done' in r.stdout
 
-    # resume: a stage without final.pt continues from latest.pt; finished ones are skipped
+    # resume: a stage without final.pt continues from latest.pt; finished ones would be skipped, but a larger
+    # train.epochs continues them too (issue 18: it used to say "skipped" and ignore the new setting)
     (root/'stage1'/'checkpoints'/'final.pt').unlink()
     prog = json.loads((root/'progress.json').read_text()); prog['steps']['stage1']['status'] = 'running'
     (root/'progress.json').write_text(json.dumps(prog))
@@ -31,7 +32,8 @@ def test_pipeline_modes_status_summarize_evaluate(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     prog = json.loads((root/'progress.json').read_text())
     assert prog['steps']['stage1']['resumed_from'].endswith('latest.pt') and prog['steps']['stage1']['epochs'] == 2
-    assert prog['steps']['stage0'].get('skipped') and prog['steps']['stage2'].get('skipped')
+    assert 'skipped' not in r.stdout and 'stage0: train.epochs 1 -> 2: the run continues to epoch 2' in r.stdout
+    assert [prog['steps'][n]['epochs'] for n in ('stage0', 'stage2')] == [2, 2]
 
     # fresh over existing runs, no --yes, no terminal: one line, exit 2, nothing deleted
     r = subprocess.run(ecgkit_cmd() + ['pipeline', '--stages', '0', '--mode', 'fresh', '--smoke', '--root', str(root)],

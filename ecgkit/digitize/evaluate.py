@@ -16,27 +16,52 @@ from ..data import LEADS, Record, find_competition, find_images, read_record_csv
 from ..metric import WORST_DB, score_frames
 from ..paper import Paper
 from ..submission import rows_for, to_rows
-from .digitizer import Digitizer, Result, digitize_many
+from .digitizer import DigitizeError, Digitizer, Result, digitize_many
 
 # %% auto #0
 __all__ = ['overlay', 'save_png', 'score_by', 'Evaluation', 'evaluate']
+
+# %% ../../nbs/54_digitize_evaluate.ipynb #2f84ae8b
+def _truth_lines(result: Result, paper: Paper, scale: float) -> list:
+    "Polylines (page px × `scale`, each (n, 2)) of the true record in `result.info['truth']`, one or more per panel."
+    truth = result.info.get('truth') if result.info else None
+    if truth is None: return []
+    fitted = {(t.panel.lead, t.panel.start): t for t in result.traces or []}
+    lines = []
+    for pn in paper.panels(truth.fs):
+        if pn.lead not in truth.leads: continue
+        x, a = truth.leads[pn.lead], truth.starts[pn.lead]
+        i = np.arange(max(pn.start, a), min(pn.stop, a + len(x)))
+        v = x[i - a]
+        if not np.isfinite(v).any(): continue
+        t = fitted.get((pn.lead, pn.start))
+        if t is not None and np.isfinite(t.values).any(): v = v - np.nanmean(v) + np.nanmean(t.values)
+        px, py = paper.to_px(pn, i, v, truth.fs)
+        ok = np.isfinite(v)
+        for seg in np.split(np.arange(len(v)), np.flatnonzero(np.diff(ok.astype(int))) + 1):
+            if ok[seg[0]] and len(seg) > 1: lines.append(np.stack([px[seg], py[seg]], 1) * scale)
+    return lines
 
 # %% ../../nbs/54_digitize_evaluate.ipynb #abc3e90b
 _COLOURS = [(0, 90, 255), (0, 170, 0), (200, 0, 200), (0, 140, 200)]
 
 def overlay(result: Result, scale: float = 0.5, paper: Paper = None) -> np.ndarray:
-    "RGB picture of `result`: the rectified page (blank `paper` if none), lightened, with each panel's polyline drawn in colour."
+    "RGB picture of `result`: the rectified page (blank `paper` if none), lightened; the truth in grey, each panel's polyline in colour, the dB."
     import cv2
     P = paper or Paper()
     page = result.page if result.page is not None else np.full((P.height_px, P.width_px, 3), 255, np.uint8)
     img = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     img = (img.astype(np.float32) * 0.6 + 102).astype(np.uint8)
+    for ln in _truth_lines(result, P, scale):                        # under the digitized trace
+        cv2.polylines(img, [np.round(ln * 16).astype(np.int32)], False, (110, 110, 110), 2, cv2.LINE_AA, shift=4)
     for t in result.traces or []:
         pts = np.stack([(t.xs + 0.5) * scale, (t.ys + 0.5) * scale], 1)
         cv2.polylines(img, [np.round(pts * 16).astype(np.int32)], False, _COLOURS[t.panel.row % 4], 1, cv2.LINE_AA, shift=4)
         x, y = (t.xs[0] + 0.5) * scale, (t.panel.baseline_px - 40) * scale
         cv2.putText(img, t.panel.lead, (int(x) + 4, int(y)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(img, f"{result.id}  {result.seconds:.2f} s", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
+    if (result.info or {}).get('db') is not None:
+        cv2.putText(img, f"{result.info['db']:.1f} dB", (img.shape[1] - 130, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (200, 0, 0), 2, cv2.LINE_AA)
     return img
 
 # %% ../../nbs/54_digitize_evaluate.ipynb #ffcc4703
@@ -46,6 +71,27 @@ def save_png(img: np.ndarray, path) -> Path:
     ok, buf = cv2.imencode('.png', np.ascontiguousarray(img[..., ::-1]))
     with atomic_path(path) as tmp: Path(tmp).write_bytes(buf.tobytes())
     return Path(path)
+
+# %% ../../nbs/54_digitize_evaluate.ipynb #87c9a088
+@dataclass
+class _WithTruth:
+    "A digitizer whose results carry `info['truth']` (the record's CSV under `train_dir`) and `info['db']` (the image scored alone)."
+    digitizer: Digitizer
+    train_dir: Path
+    @property
+    def paper(self) -> Paper: return self.digitizer.paper
+    def run(self, src, fs: int, sig_len: int = None, id: str = '') -> Result:
+        try: r = self.digitizer.run(src, fs, sig_len, id)
+        except DigitizeError as e:
+            if e.result is not None: self._judge(e.result, None, fs)
+            raise
+        return self._judge(r, r.record, fs)
+    def _judge(self, r: Result, rec, fs: int) -> Result:
+        truth = read_record_csv(self.train_dir/r.id/f"{r.id}.csv", id=r.id, fs=fs)
+        pr = [replace(rec, id=r.id)] if rec is not None else []                # a fallback scores its zeros
+        s = score_frames(to_rows([truth], with_fs=True), to_rows(pr, rows_for([truth]), missing='zeros', fit=True))
+        r.info.update(truth=truth, db=s.score_db)
+        return r
 
 # %% ../../nbs/54_digitize_evaluate.ipynb #c4c332dc
 def score_by(score, groups: pd.DataFrame, by=('source', 'type')) -> pd.DataFrame:
@@ -86,6 +132,13 @@ def _lead_table(s, g: pd.DataFrame) -> pd.DataFrame:
     leads.loc['all'] = s.lead_table()['snr_db']
     return leads[[l for l in LEADS if l in leads.columns]].rename_axis(None)
 
+# %% ../../nbs/54_digitize_evaluate.ipynb #e6aa3cbc
+def _image_table(s, g: pd.DataFrame, res: list) -> pd.DataFrame:
+    "id, type, dB, seconds, fallback per image, from score `s`, the frame `g` of `_type_table` and the outcomes `res`."
+    db = s.records.set_index('id')['snr_db']
+    return pd.DataFrame({'id': [o.id for o in res], 'type': g['type'].to_numpy(), 'dB': db.reindex(g['id']).to_numpy(),
+                         'seconds': g['s_per_image'].to_numpy(), 'fallback': g['failures'].to_numpy()})
+
 # %% ../../nbs/54_digitize_evaluate.ipynb #ea4efb46
 @dataclass
 class Evaluation:
@@ -93,6 +146,7 @@ class Evaluation:
     table: pd.DataFrame       # type, images, failures, score_db, s_per_image (+ an 'all' row)
     leads: pd.DataFrame       # type × lead SNR (dB)
     failures: list            # (id, type, reason)
+    images: pd.DataFrame = None   # per image: id, type, dB, seconds, fallback
 
     def summary(self) -> str:
         t = self.table.to_string(index=False, float_format=lambda x: f"{x:.2f}")
@@ -116,12 +170,16 @@ def _bar_plot(table: pd.DataFrame, path):
 # %% ../../nbs/54_digitize_evaluate.ipynb #2b1ab708
 @patch
 def save(self: Evaluation, out) -> list:
-    "Write evaluate.csv, evaluate_leads.csv and evaluate.png into `out`."
+    "Write evaluate.csv, evaluate_leads.csv, evaluate.png and per_image.csv (when there are `images`) into `out`."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out/'evaluate.csv') as tmp: self.table.to_csv(tmp, index=False)
     with atomic_path(out/'evaluate_leads.csv') as tmp: self.leads.to_csv(tmp)
     _bar_plot(self.table, out/'evaluate.png')
-    return [out/'evaluate.csv', out/'evaluate_leads.csv', out/'evaluate.png']
+    files = [out/'evaluate.csv', out/'evaluate_leads.csv', out/'evaluate.png']
+    if self.images is not None:
+        with atomic_path(out/'per_image.csv') as tmp: self.images.to_csv(tmp, index=False, float_format='%.4f')
+        files.append(out/'per_image.csv')
+    return files
 
 # %% ../../nbs/54_digitize_evaluate.ipynb #598efc63
 def evaluate(train_dir, types=None, ids=None, workers: int = 1, overlays=None, digitizer: Digitizer = None) -> Evaluation:
@@ -129,10 +187,11 @@ def evaluate(train_dir, types=None, ids=None, workers: int = 1, overlays=None, d
     data, train, imgs = _images(train_dir, types, ids)
     truth = {rid: read_record_csv(data.train_dir/rid/f"{rid}.csv", id=rid, fs=train.loc[rid, 'fs']) for rid in imgs['id'].unique()}
     jobs = [(f"{i}-{t}", p, i, int(train.loc[i, 'fs']), int(train.loc[i, 'sig_len'])) for i, t, p in imgs.itertuples(index=False)]
-    res = digitize_many(jobs, digitizer, workers, overlays, desc='evaluate')
+    dg = digitizer or Digitizer()
+    res = digitize_many(jobs, _WithTruth(dg, data.train_dir) if overlays else dg, workers, overlays, desc='evaluate')   # overlays: truth, dB
     tr = [replace(truth[o.id], id=o.key) for o in res]                               # one id per image: a record's types apart
     pr = [replace(o.record, id=o.key) for o in res if o.record is not None]
     s = score_frames(to_rows(tr, with_fs=True), to_rows(pr, rows_for(tr), missing='zeros', fit=True))   # scored once
     table, g = _type_table(s, res, imgs['type'].to_numpy())
     failures = [(o.id, t, o.error) for o, t in zip(res, g['type']) if o.error]
-    return Evaluation(table, _lead_table(s, g), failures)
+    return Evaluation(table, _lead_table(s, g), failures, _image_table(s, g, res))

@@ -12,6 +12,15 @@ import numpy as np
 # %% auto #0
 __all__ = ['load_image', 'channels', 'darkness', 'inkness']
 
+# %% ../../nbs/50_digitize_image.ipynb #d8c028d7
+def _decode(buf) -> np.ndarray | None:
+    "`cv2.imdecode` (unchanged depth and channels) with OpenCV's own log silenced; None if undecodable."
+    log = cv2.utils.logging
+    old = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_SILENT)
+    try: return cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
+    finally: log.setLogLevel(old)
+
 # %% ../../nbs/50_digitize_image.ipynb #c13edaf3
 def load_image(src) -> np.ndarray:
     "Any path / bytes / array -> uint8 HxWx3 RGB (grey expanded, alpha composited on white, 16 bit scaled)."
@@ -22,8 +31,9 @@ def load_image(src) -> np.ndarray:
     else:
         buf = src if isinstance(src, (bytes, bytearray, memoryview)) else Path(src).read_bytes()
         if len(buf) == 0: raise ValueError(f"empty image file: {src if not isinstance(src, (bytes, bytearray)) else 'bytes'}")
-        a = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
-        if a is None: raise ValueError("undecodable or truncated image data")
+        a = _decode(buf)
+        if a is None: raise ValueError(f"{'bytes' if isinstance(src, (bytes, bytearray, memoryview)) else src}: "
+                                       "truncated or not an image (PNG, JPEG, BMP)")
         if a.ndim == 3 and a.shape[2] >= 3: a = a[..., [2, 1, 0] + ([3] if a.shape[2] == 4 else [])]   # BGR(A) -> RGB(A)
     if a.size == 0: raise ValueError("image has no pixels")
     if a.dtype == np.uint16: a = (a.astype(np.float32) / 257).round()

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/51_digitize_page.ipynb #e1ba5e6a
 from __future__ import annotations
-import heapq
+import contextlib, heapq, warnings
 from pathlib import Path
 
 import cv2
@@ -326,6 +326,16 @@ def warp_points(info, xy) -> np.ndarray:
     xy = np.asarray(xy, np.float64).reshape(-1, 2)
     return cv2.perspectiveTransform(xy[None], info['H'])[0]
 
+# %% ../../nbs/51_digitize_page.ipynb #25dc4de9
+@contextlib.contextmanager
+def _no_grid():
+    "numpy's warnings silenced, and its errors on an image without a grid said as one `ValueError` in words."
+    with warnings.catch_warnings(), np.errstate(all='ignore'):
+        warnings.simplefilter('ignore', RuntimeWarning)
+        try: yield
+        except (ValueError, IndexError, ArithmeticError, cv2.error) as e:
+            raise ValueError("no ECG grid found on the image (blank, uniform, or not an ECG page)") from e
+
 # %% ../../nbs/51_digitize_page.ipynb #aa58cfc8
 def rectify(img, paper=None, out_size=None, local_px: float = 0.75):
     """Warp a photo/scan of an ECG page onto the canonical page. Returns (page RGB uint8 HxW, info) with
@@ -335,14 +345,15 @@ def rectify(img, paper=None, out_size=None, local_px: float = 0.75):
     img = load_image(img)
     ppm, W, H, x0, base, row_end = _geom(paper)
     d = darkness(img)
-    ang = estimate_skew(d)
-    pitch = grid_pitch(d, ang)
-    Hc, q1, r1 = _coarse(d, ang, ppm / pitch, ppm, W, H)
-    Hc, q, r = _refine(d, Hc, ppm, W, H)
-    page = cv2.warpPerspective(img, Hc, (W, H), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
-    kx, ky = _anchor(inkness(page), ppm, W, H, x0, base, row_end)
-    Hc = _shift(-kx * 5 * ppm, -ky * 5 * ppm) @ Hc
-    page, bend = _warp_page(img, d, Hc, ppm, W, H, local_px)
+    with _no_grid():
+        ang = estimate_skew(d)
+        pitch = grid_pitch(d, ang)
+        Hc, q1, r1 = _coarse(d, ang, ppm / pitch, ppm, W, H)
+        Hc, q, r = _refine(d, Hc, ppm, W, H)
+        page = cv2.warpPerspective(img, Hc, (W, H), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
+        kx, ky = _anchor(inkness(page), ppm, W, H, x0, base, row_end)
+        Hc = _shift(-kx * 5 * ppm, -ky * 5 * ppm) @ Hc
+        page, bend = _warp_page(img, d, Hc, ppm, W, H, local_px)
     info = dict(H=Hc / Hc[2, 2], skew_deg=ang, pitch_px_per_mm=pitch, scale=float(np.sqrt(abs(np.linalg.det(Hc[:2, :2])))),
                 shift_5mm=(kx, ky), quality=float(q * np.exp(-r)), inliers=float(q), resid_px=r, pass1=(float(q1), r1),
                 local_px=bend)

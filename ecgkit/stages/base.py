@@ -4,7 +4,7 @@
 
 # %% ../../nbs/60_stages_base.ipynb #07dbc97c
 from __future__ import annotations
-import importlib, importlib.resources, json, math
+import importlib, importlib.resources, json, math, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -20,8 +20,9 @@ from ..train.data import make_loaders
 from ..train.loop import Callback, Learner
 
 # %% auto #0
-__all__ = ['CONFIGS', 'STAGES', 'Stage', 'final_metrics', 'write_final_metrics', 'register_stage', 'unregister_stage',
-           'list_stages', 'get_stage', 'resolve_stages']
+__all__ = ['CONFIGS', 'RUN_FILES', 'STAGES', 'Stage', 'final_metrics', 'write_final_metrics', 'run_contents', 'archive_run',
+           'claim_run_dir', 'config_diff', 'register_stage', 'unregister_stage', 'list_stages', 'get_stage',
+           'resolve_stages']
 
 # %% ../../nbs/60_stages_base.ipynb #50a3eb54
 @dataclass
@@ -115,14 +116,85 @@ def write_final_metrics(learn: Learner, path, stage: str = '') -> dict:
     atomic_write_text(path, json.dumps(d, indent=1, default=float))
     return d
 
+# %% ../../nbs/60_stages_base.ipynb #2e530e90
+RUN_FILES = ('stage.json', 'config.yaml', 'metrics.csv', 'final_metrics.json', 'train.log', 'curves.png', 'tb')
+
+def run_contents(run_dir) -> list[str]:
+    "The names of what a training run left in `run_dir` (its files, folders holding `*.pt`); [] for a new or unused folder."
+    d = Path(run_dir)
+    if not d.is_dir(): return []
+    return sorted(p.name for p in d.iterdir() if p.name != 'archive' and
+                  (p.name in RUN_FILES or p.is_dir() and any(p.glob('*.pt'))))
+
+# %% ../../nbs/60_stages_base.ipynb #821c2074
+def archive_run(run_dir) -> Path:
+    "Move everything in `run_dir` but `archive/` into `run_dir/archive/<YYYYmmdd-HHMMSS>/`; returns that folder."
+    d = Path(run_dir)
+    base = d/'archive'/time.strftime('%Y%m%d-%H%M%S')
+    dest, n = base, 1
+    while dest.exists(): dest, n = base.with_name(f'{base.name}-{n}'), n + 1
+    dest.mkdir(parents=True)
+    for p in sorted(d.iterdir()):
+        if p.name != 'archive': p.rename(dest/p.name)
+    return dest
+
+# %% ../../nbs/60_stages_base.ipynb #511ad453
+def claim_run_dir(run_dir, overwrite: bool = False) -> Path | None:
+    "Make `run_dir` ready for a fresh run: `UserError` if it holds one (unless `overwrite`: archived, its folder returned)."
+    found = run_contents(run_dir)
+    if not found: return None
+    if not overwrite:
+        what = ', '.join(found[:3]) + (', ...' if len(found) > 3 else '')
+        raise UserError(f"{run_dir} already holds a run ({what}): continue it with --resume, or start over "
+                        f"with --overwrite (the old run is moved to {Path(run_dir)/'archive'}/)")
+    return archive_run(run_dir)
+
+# %% ../../nbs/60_stages_base.ipynb #227f5d08
+def config_diff(old: RunConfig, new: RunConfig) -> list[tuple]:
+    "(dotted key, old value, new value) for every setting that differs between `old` and `new`."
+    a, b = old.to_dict(), new.to_dict()
+    return [(f'{s}.{k}', a.get(s, {}).get(k), v) for s, sec in b.items() for k, v in sec.items() if a.get(s, {}).get(k) != v]
+
+# %% ../../nbs/60_stages_base.ipynb #2122e202
+def _recorded(run_dir) -> dict:
+    "The run folder's `stage.json` (how the run was asked for), or {} without one."
+    p = Path(run_dir)/'stage.json'
+    return json.loads(p.read_text()) if p.is_file() else {}
+
+# %% ../../nbs/60_stages_base.ipynb #edd6b8e5
+def _asked_diff(info: dict, now: dict) -> list[tuple]:
+    "(key, recorded, now) for what `stage.json` (`info`) records differently from `now` (stage, smoke, sizes)."
+    return [(k, info.get(k), v) for k, v in now.items() if k in info and info.get(k) != v]
+
+# %% ../../nbs/60_stages_base.ipynb #bcd7597f
+@patch
+def resume_config(self: Stage, run_dir, smoke: bool = False, overrides=(), sizes: dict | None = None, config_file=None) -> tuple:
+    "(config, notes) to continue the run in `run_dir`: its `config.yaml` + `overrides`; a `UserError` for any change but more epochs."
+    d = Path(run_dir)
+    if not (d/'config.yaml').is_file(): return self.run_config(smoke, overrides, config_file), []   # nothing recorded
+    rec = RunConfig.load(d/'config.yaml')
+    cfg = self.run_config(smoke, overrides, config_file) if config_file else rec.override(list(overrides))
+    diffs = _asked_diff(_recorded(d), dict(stage=self.name, smoke=bool(smoke), sizes=sizes)) + config_diff(rec, cfg)
+    more = [(k, a, b) for k, a, b in diffs if k == 'train.epochs' and b > a]
+    bad = [x for x in diffs if x not in more]
+    if bad:
+        raise UserError(f"{d} was trained with other settings ({', '.join(f'{k} {a!r} -> {b!r}' for k, a, b in bad)}): "
+                        f"a resumed run keeps them, only a larger train.epochs is taken; start another run to change them")
+    return cfg, [f"train.epochs {a} -> {b}: the run continues to epoch {b}" for _, a, b in more]
+
 # %% ../../nbs/60_stages_base.ipynb #e64c2c10
 @patch
 def fit(self: Stage, run_dir, smoke: bool = False, overrides=(), resume: bool = False, sizes: dict | None = None,
-        echo: bool = False, config_file=None) -> Learner:
-    "Train in `run_dir` (`resume`: from its `latest.pt`); writes `stage.json` before and `final_metrics.json` after."
-    run_dir = Path(run_dir)
-    learn = self.learner(run_dir, smoke, overrides, sizes, echo=echo, config_file=config_file)
-    atomic_write_text(run_dir/'stage.json', json.dumps(dict(stage=self.name, smoke=bool(smoke), sizes=sizes, overrides=list(overrides),
+        echo: bool = False, config_file=None, overwrite: bool = False) -> Learner:
+    "Train in `run_dir` (`resume`: from its `latest.pt`; `overwrite`: archive a run there); `stage.json` before, `final_metrics.json` after."
+    run_dir, notes, old, asked = Path(run_dir), [], None, list(overrides)
+    if resume:
+        cfg, notes = self.resume_config(run_dir, smoke, overrides, sizes, config_file)
+        asked = _recorded(run_dir).get('overrides', []) + asked if not config_file else asked
+    else: cfg, old = self.run_config(smoke, overrides, config_file), claim_run_dir(run_dir, overwrite)
+    learn = self.learner(run_dir, smoke, overrides, sizes, cfg=cfg, echo=echo)
+    for m in notes + ([f"the previous run was moved to {old}"] if old else []): learn.log(m)
+    atomic_write_text(run_dir/'stage.json', json.dumps(dict(stage=self.name, smoke=bool(smoke), sizes=sizes, overrides=asked,
                                                            config_file=None if config_file is None else str(config_file)), indent=1))
     learn.fit(resume=resume)
     write_final_metrics(learn, run_dir/'final_metrics.json', self.name)

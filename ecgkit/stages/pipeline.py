@@ -4,15 +4,15 @@
 
 # %% ../../nbs/62_stages_pipeline.ipynb #409df064
 from __future__ import annotations
-import json, shutil, sys, time, traceback
+import json, os, shutil, socket, subprocess, sys, threading, time, traceback
 from pathlib import Path
 
 from ..core import UserError, atomic_write_text
-from .base import Stage, get_stage, list_stages, resolve_stages
+from .base import Stage, get_stage, list_stages, resolve_stages, run_contents
 
 # %% auto #0
-__all__ = ['MODES', 'read_progress', 'write_progress', 'final_model', 'run_pipeline', 'failed_steps', 'pipeline_status',
-           'format_status']
+__all__ = ['MODES', 'HEARTBEAT_S', 'STALE_S', 'read_progress', 'write_progress', 'Heartbeat', 'pid_alive', 'run_state',
+           'final_model', 'run_pipeline', 'failed_steps', 'pipeline_status', 'format_status']
 
 # %% ../../nbs/62_stages_pipeline.ipynb #c8f87df7
 MODES = ('fresh', 'resume', 'skip')
@@ -27,10 +27,74 @@ def read_progress(root) -> dict:
     return d
 
 # %% ../../nbs/62_stages_pipeline.ipynb #dbf1f8cf
+_LOCK = threading.Lock()
+
 def write_progress(root, prog: dict):
-    "Write the progress record atomically."
-    prog['updated'] = time.strftime('%Y-%m-%dT%H:%M:%S')
-    atomic_write_text(Path(root)/'progress.json', json.dumps(prog, indent=1, default=str))
+    "Write the progress record atomically, stamped with the time and a heartbeat."
+    prog['updated'], prog['heartbeat'] = time.strftime('%Y-%m-%dT%H:%M:%S'), round(time.time(), 1)
+    with _LOCK: atomic_write_text(Path(root)/'progress.json', json.dumps(prog, indent=1, default=str))
+
+# %% ../../nbs/62_stages_pipeline.ipynb #cc2ea727
+HEARTBEAT_S = 30.0
+
+class Heartbeat:
+    "Context manager: refresh `heartbeat` in `root/progress.json` every `every` s while the record names this process."
+    def __init__(self, root, every: float = HEARTBEAT_S):
+        self.path, self.every, self.stop = Path(root)/'progress.json', every, threading.Event()
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._run, daemon=True, name='ecgkit-heartbeat'); self.thread.start(); return self
+    def __exit__(self, *exc): self.stop.set(); self.thread.join()
+    def _run(self):
+        while not self.stop.wait(self.every): self.beat()
+    def beat(self):
+        with _LOCK:
+            try: d = json.loads(self.path.read_text())
+            except (OSError, ValueError): return
+            if d.get('pid') != os.getpid(): return
+            d['heartbeat'] = round(time.time(), 1)
+            atomic_write_text(self.path, json.dumps(d, indent=1, default=str))
+
+# %% ../../nbs/62_stages_pipeline.ipynb #2895cd3e
+def pid_alive(pid: int) -> bool:
+    "Whether process `pid` exists on this machine (and is not a zombie)."
+    if os.name == 'nt': return True                    # no signal-0 probe there: assume it is
+    try: os.kill(int(pid), 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError): return True
+
+# %% ../../nbs/62_stages_pipeline.ipynb #ea7a786f
+STALE_S = 4 * HEARTBEAT_S
+
+def run_state(prog: dict, now: float | None = None) -> tuple:
+    "(state, words) of the pipeline that wrote `prog`: 'running', 'ended', 'stopped' or '' (an older record)."
+    pid, host = prog.get('pid'), prog.get('host')
+    if pid is None: return '', ''
+    if prog.get('ended'): return 'ended', f"ended {prog['ended']}"
+    age = (time.time() if now is None else now) - float(prog.get('heartbeat') or 0)
+    if host != socket.gethostname():
+        return ('running', f"running on {host} (heartbeat {age:.0f} s ago)") if age < STALE_S else \
+               ('stopped', f"stopped (no heartbeat from {host} for {age:.0f} s)")
+    if not pid_alive(pid): return 'stopped', f"stopped (process {pid} is gone)"
+    if age < STALE_S: return 'running', f"running (process {pid}, heartbeat {age:.0f} s ago)"
+    return 'stopped', f"not responding (process {pid} exists, no heartbeat for {age:.0f} s)"
+
+# %% ../../nbs/62_stages_pipeline.ipynb #c275046b
+def _claim_root(root: Path, prog: dict) -> None:
+    "Refuse if another live pipeline runs in `root`; else record this process (pid, host) in `prog`."
+    state, words = run_state(prog)
+    if state == 'running' and (prog.get('pid'), prog.get('host')) != (os.getpid(), socket.gethostname()):
+        raise UserError(f"another pipeline is {words} in {root}: wait for it to end or stop it first")
+    prog.update(pid=os.getpid(), host=socket.gethostname(), ended=None)
+
+# %% ../../nbs/62_stages_pipeline.ipynb #2083a929
+def _end(root: Path, prog: dict) -> None:
+    "Record that this pipeline process ended; a step still `running` was interrupted."
+    for st in prog['steps'].values():
+        if st.get('status') == 'running': st['status'] = 'interrupted'
+    prog['ended'] = time.strftime('%Y-%m-%dT%H:%M:%S')
+    write_progress(root, prog)
 
 # %% ../../nbs/62_stages_pipeline.ipynb #af55c75c
 def final_model(root, stage: Stage) -> Path:
@@ -56,9 +120,16 @@ def _clear_fresh(root: Path, sel: list[Stage], prog: dict, yes: bool, input_fn) 
     if prog.get('last_finished') in [s.name for s in sel]: prog['last_finished'] = None
 
 # %% ../../nbs/62_stages_pipeline.ipynb #b59d5379
-def _skips(mode: str, step: dict, has_final: bool) -> bool:
-    "Whether `mode` skips a stage with this progress `step`: `skip` if it has a final model, `resume` if it also finished."
-    return mode == 'skip' and has_final or mode == 'resume' and has_final and step.get('status') == 'done'
+def _skips(mode: str, step: dict, has_final: bool, grows: bool = False) -> bool:
+    "Whether `mode` skips a stage with this `step`: `skip` if it has a final model, `resume` if it also finished and not `grows`."
+    return mode == 'skip' and has_final or mode == 'resume' and has_final and step.get('status') == 'done' and not grows
+
+# %% ../../nbs/62_stages_pipeline.ipynb #7d13991d
+def _resume_plan(root: Path, sel: list[Stage], mode: str, smoke: bool, overrides) -> dict:
+    "{stage name: notes} for the runs `mode` continues (`resume`: all; `skip`: those without final model); a `UserError` if settings differ."
+    if mode == 'fresh': return {}
+    return {s.name: s.resume_config(root/s.name, smoke, overrides)[1] for s in sel
+            if run_contents(root/s.name) and (mode == 'resume' or not final_model(root, s).is_file())}
 
 # %% ../../nbs/62_stages_pipeline.ipynb #a6cac0c8
 def _fitted_step(learn, fm: dict, t0: float) -> dict:
@@ -111,21 +182,28 @@ def run_pipeline(stages='all', root='runs/pipeline', mode: str = 'fresh', stop_o
     if mode not in MODES: raise UserError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     sel, root, log = resolve_stages(stages), Path(root), log or (lambda *a: None)
     prog = read_progress(root)
+    _claim_root(root, prog)
     if mode == 'fresh': _clear_fresh(root, sel, prog, yes, input_fn)
+    plan = _resume_plan(root, sel, mode, smoke, overrides)
     prog.update(order=[s.name for s in sel], mode=mode, smoke=bool(smoke), overrides=list(overrides),
                 started=time.strftime('%Y-%m-%dT%H:%M:%S'), stopped=None)
     root.mkdir(parents=True, exist_ok=True)
     write_progress(root, prog)
-    for i, s in enumerate(sel):
-        step, has_final = prog['steps'].get(s.name, {}), final_model(root, s).is_file()
-        if _skips(mode, step, has_final):
-            log(f"{s.name}: skipped (final model exists)")
-            prog['steps'][s.name] = {**step, 'status': 'done', 'skipped': True}
-            write_progress(root, prog); continue
-        if not _train_step(root, prog, s, mode == 'resume', smoke, overrides, echo, log) and stop_on_error:
-            _stop_at(root, prog, s, sel[i + 1:], log)
-            return prog
-        write_progress(root, prog)
+    with Heartbeat(root):
+        try:
+            for i, s in enumerate(sel):
+                step, has_final, notes = prog['steps'].get(s.name, {}), final_model(root, s).is_file(), plan.get(s.name, [])
+                if _skips(mode, step, has_final, bool(notes)):
+                    log(f"{s.name}: skipped (final model exists)")
+                    prog['steps'][s.name] = {**step, 'status': 'done', 'skipped': True}
+                    write_progress(root, prog); continue
+                for n in notes: log(f"{s.name}: {n}")
+                resume = mode != 'fresh' and bool(run_contents(root/s.name))
+                if not _train_step(root, prog, s, resume, smoke, overrides, echo, log) and stop_on_error:
+                    _stop_at(root, prog, s, sel[i + 1:], log)
+                    return prog
+                write_progress(root, prog)
+        finally: _end(root, prog)
     return prog
 
 # %% ../../nbs/62_stages_pipeline.ipynb #e528ea51
@@ -135,8 +213,9 @@ def failed_steps(prog: dict) -> list[str]:
 
 # %% ../../nbs/62_stages_pipeline.ipynb #d5ae5249
 def pipeline_status(root='runs/pipeline') -> dict:
-    "Per registered (or recorded) stage: final model present, latest checkpoint present, last status; and the last finished step."
+    "Per registered (or recorded) stage: final model, latest checkpoint, last status; the last finished step; whether it runs."
     root, prog = Path(root), read_progress(root)
+    state, words = run_state(prog)
     names = [s.name for s in list_stages()] + [n for n in prog['steps'] if n not in {s.name for s in list_stages()}]
     rows = []
     for n in names:
@@ -144,17 +223,19 @@ def pipeline_status(root='runs/pipeline') -> dict:
         try: ck = get_stage(n).run_config().checkpoint.dir
         except UserError: ck = 'checkpoints'
         rows.append(dict(stage=n, final=(root/n/ck/'final.pt').is_file(), latest=(root/n/ck/'latest.pt').is_file(),
-                         status=st.get('status', '-'), best=st.get('best_value'), error=st.get('error', '')))
-    return dict(root=str(root), last_finished=prog.get('last_finished'), mode=prog.get('mode'), stages=rows)
+                         status='interrupted' if st.get('status') == 'running' and state in ('stopped', 'ended') else st.get('status', '-'),
+                         best=st.get('best_value'), error=st.get('error', '')))
+    return dict(root=str(root), last_finished=prog.get('last_finished'), mode=prog.get('mode'), state=state, process=words,
+                stages=rows)
 
 # %% ../../nbs/62_stages_pipeline.ipynb #c9b2ecb3
 def format_status(st: dict) -> str:
     "The status as a small text table."
     lines = [f"pipeline {st['root']}: last finished step: {st['last_finished'] or 'none'}"
-             + (f" (last mode: {st['mode']})" if st['mode'] else ''),
-             f"{'stage':<10} {'final.pt':<9} {'latest.pt':<10} {'status':<8} best"]
+             + (f" (last mode: {st['mode']})" if st['mode'] else '') + (f"; {st['process']}" if st.get('process') else ''),
+             f"{'stage':<10} {'final.pt':<9} {'latest.pt':<10} {'status':<11} best"]
     for r in st['stages']:
         best = '-' if r['best'] is None else f"{r['best']:.4g}"
-        lines.append(f"{r['stage']:<10} {'yes' if r['final'] else 'no':<9} {'yes' if r['latest'] else 'no':<10} {r['status']:<8} {best}"
+        lines.append(f"{r['stage']:<10} {'yes' if r['final'] else 'no':<9} {'yes' if r['latest'] else 'no':<10} {r['status']:<11} {best}"
                      + (f"  {r['error']}" if r['error'] else ''))
     return '\n'.join(lines)

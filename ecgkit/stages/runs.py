@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 from ..core import UserError
 from .base import get_stage
-from ..train.checkpoint import load_checkpoint
+from ..train.checkpoint import load_checkpoint, state_mismatch
 from ..train.config import RunConfig
 
 # %% auto #0
@@ -27,7 +27,8 @@ def _find_stage_json(ckpt: Path) -> Path | None:
 def _read_checkpoint(path: Path) -> dict:
     "The learner checkpoint at `path`; a `UserError` if it cannot be read as one."
     try: return load_checkpoint(path)
-    except Exception as e: raise UserError(f"{path} is not a readable learner checkpoint ({type(e).__name__}: {str(e)[:100]})") from None
+    except UserError: raise
+    except Exception as e: raise UserError(f"checkpoint {path}: unreadable ({type(e).__name__}); give one that ecgkit train wrote") from None
 
 # %% ../../nbs/63_stages_runs.ipynb #9fa2a635
 def _run_info(path: Path, stage=None) -> tuple:
@@ -50,7 +51,8 @@ def evaluate_run(checkpoint, split: str = 'val', stage=None) -> dict:
     cfg = RunConfig.from_dict(ck['config'])
     learn = st.learner(None, smoke=info.get('smoke', False), sizes=info.get('sizes'), cfg=cfg)
     try: learn.model.load_state_dict(ck['model'])
-    except RuntimeError as e: raise UserError(f"{path} does not fit {st.name}'s model: {str(e).splitlines()[0]}") from None
+    except RuntimeError: raise UserError(f"{path} does not fit {st.name}'s model ({state_mismatch(learn.model, ck['model'])}): "
+                                         f"give a checkpoint of a {st.name} run, or name its stage with --stage") from None
     dl = learn.valid_dl
     if split == 'train': dl = DataLoader(learn.train_dl.dataset, batch_size=cfg.train.batch_size, shuffle=False)
     learn.model.to(learn.device)

@@ -19,7 +19,8 @@ from ..paper import Paper
 from .render import PIXEL_CENTER, TYPES, Labels, Style, load_labels, render
 
 # %% auto #0
-__all__ = ['seeds', 'make_id', 'make_print', 'synth_image', 'trace_mask', 'BuildReport', 'build', 'gallery']
+__all__ = ['SYNTH_MARK', 'seeds', 'make_id', 'make_print', 'synth_image', 'trace_mask', 'BuildReport', 'source_key', 'build',
+           'gallery']
 
 # %% ../../nbs/16_synth_build.ipynb #5288530f
 def seeds(seed: int, *key) -> np.random.Generator:
@@ -169,14 +170,74 @@ def _write_table(out: Path, rows: dict) -> list:
     with atomic_path(out/'train.csv') as tmp: table.to_csv(tmp, index=False)
     return table['id'].tolist()
 
+# %% ../../nbs/16_synth_build.ipynb #5d08e3a9
+import dataclasses, json
+from ..core import atomic_write_text
+
+# %% ../../nbs/16_synth_build.ipynb #1e9b4f52
+def source_key(source) -> dict:
+    "What the records of `source` are, by index: kind and folder, or the generator's seed and settings."
+    what, fs = getattr(source, 'what', None), getattr(source, 'fs', None)
+    if what == 'WFDB record': return {'kind': 'records', 'path': str(Path(source.folder).resolve()), 'fs': fs}
+    if what == 'competition record': return {'kind': 'competition', 'path': str(Path(source.data.root).resolve()), 'fs': fs}
+    if what == 'generated record':
+        return {'kind': 'generated', 'seed': source.seed, 'fs': fs, 'duration': source.duration,
+                'cfg': source.cfg, 'overrides': source.overrides}
+    return {'kind': type(source).__name__}
+
+# %% ../../nbs/16_synth_build.ipynb #4a7c0e19
+def _recipe(source, seed, fs, paper, aug_cfg) -> dict:
+    "The recipe of a build: what its ids stand for and how its images are drawn, as plain JSON values."
+    from ecgkit.synth.augment import AugConfig
+    r = {'made_by': 'ecgkit synth', 'source': source_key(source), 'seed': int(seed),
+         'drawing': {'fs': fs, 'paper': paper or Paper(), 'aug': aug_cfg or AugConfig()}}
+    return json.loads(json.dumps(r, default=lambda o: dataclasses.asdict(o) if dataclasses.is_dataclass(o) else str(o)))
+
+# %% ../../nbs/16_synth_build.ipynb #6c3b1e07
+def _source_name(r) -> str:
+    "A recipe's source in words: 'WFDB records in /x (seed 0)'."
+    if not isinstance(r, dict): return 'an unreadable record of its source'
+    s = r.get('source') or {}
+    what = {'records': 'WFDB records', 'competition': 'competition records', 'generated': 'generated records'}.get(s.get('kind'), f"{s.get('kind')} records")
+    return f"{what}{' in ' + s['path'] if s.get('path') else ''} (seed {r.get('seed')})"
+
+# %% ../../nbs/16_synth_build.ipynb #71f0d8b6
+def _flat(d: dict, pre: str = '') -> dict:
+    "`d` with nested dicts flattened to dotted keys."
+    return {f'{pre}{k}': v for k0, v0 in d.items() for k, v in (_flat(v0, f'{k0}.').items() if isinstance(v0, dict) else [(k0, v0)])}
+
+# %% ../../nbs/16_synth_build.ipynb #85a1d3c9
+SYNTH_MARK = '.ecgkit-synth.json'
+
+def _claim_folder(out: Path, recipe: dict):
+    "Record `recipe` in the new or empty folder `out`; refuse a folder of another recipe or not made by ecgkit synth."
+    mark = out/SYNTH_MARK
+    if out.exists() and not out.is_dir(): raise UserError(f"{out} is a file, not a folder: give another --out")
+    if mark.is_file():
+        try: old = json.loads(mark.read_text())
+        except ValueError: old = None
+        if old == recipe: return
+        o, n = _flat(old if isinstance(old, dict) else {}), _flat(recipe)
+        diff = [k for k in n if o.get(k) != n[k]][:3]
+        if isinstance(old, dict) and old.get('source') == recipe['source'] and old.get('seed') == recipe['seed']:
+            asks = f"with {', '.join(f'{k}={o.get(k)}' for k in diff)}; this run asks {', '.join(f'{k}={n[k]}' for k in diff)}"
+        else: asks = f"; this run's source is {_source_name(recipe)}"
+        raise UserError(f"{out} holds images synthesized from {_source_name(old)} {asks}: give another --out "
+                        "(the folder's own source and settings resume it)".replace(' ;', ';'))
+    if out.is_dir() and any(out.iterdir()):
+        raise UserError(f"{out} is not empty and was not made by ecgkit synth (no {SYNTH_MARK}): give a new or empty --out")
+    atomic_write_text(mark, json.dumps(recipe, indent=1) + '\n')
+
 # %% ../../nbs/16_synth_build.ipynb #111e1f40
 def build(source, out, types=('0001',), per_record: int = 1, seed: int = 0, workers: int = 1, fs=None,
           paper: Paper = None, aug_cfg=None, show_progress: bool = True) -> BuildReport:
     "Synthesize `per_record` variants × `types` images of every record of `source` into `out` (train layout)."
     bad = [t for t in types if t not in TYPES]
     if bad: raise UserError(f"unknown image type(s) {', '.join(bad)} (known: {', '.join(TYPES)})")
-    out = Path(out); (out/'train').mkdir(parents=True, exist_ok=True)
-    for stale in out.glob('.train.csv.*.tmp'): stale.unlink(missing_ok=True)
+    out = Path(out)
+    _claim_folder(out, _recipe(source, seed, fs, paper, aug_cfg))       # before anything is written
+    (out/'train').mkdir(parents=True, exist_ok=True)
+    for stale in out.glob('.*.tmp'): stale.unlink(missing_ok=True)    # train.csv or the recipe, from a killed run
     jobs = [(i, v) for i in range(len(source)) for v in range(per_record)]
     rep = BuildReport(out)
     args = lambda i, v: (source, i, v, tuple(types), seed, str(out), fs, paper, aug_cfg)
@@ -214,15 +275,26 @@ def _devset_panel(ax, kit, t: str, scale: float):
         ax.imshow(_shrink(cv2.imread(str(hit['path'].iloc[0]))[..., ::-1], scale)); ax.set_title(f'devset {t} ({hit["id"].iloc[0]})', fontsize=9)
     else: ax.text(0.5, 0.5, f'no devset image of type {t}', ha='center', va='center')
 
+# %% ../../nbs/16_synth_build.ipynb #3e71ec34
+def _devset_images(devset) -> pd.DataFrame:
+    "The images (`find_images`) of the train folder of `devset`; a `UserError` when there are none there."
+    from ecgkit.data import find_images
+    d = Path(devset)
+    kit = find_images(d/'train') if (d/'train').is_dir() else None
+    if kit is None or not len(kit):
+        raise UserError(f"no devset at {d}: expected train/{{id}}/{{id}}-{{type}}.png under it; "
+                        "give the devset folder, or leave --devset out")
+    return kit
+
 # %% ../../nbs/16_synth_build.ipynb #a86d09c6
 def gallery(out, devset=None, seed: int = 0, types=TYPES, record: Record = None, scale: float = 0.25) -> Path:
     "Write a PNG of every type in `types` (with labels overlaid) beside devset images of the same type."
     from matplotlib.figure import Figure
-    from ecgkit.data import find_competition, find_images, sample_dir
+    from ecgkit.data import find_competition, sample_dir
     devset = devset or _default_devset()
+    kit = _devset_images(devset) if devset else None                # a wrong devset: refused before any drawing
     rec = record or find_competition(sample_dir()).record('1479396917')
     drawn, style = make_print(rec, seeds(seed, 0), 500)
-    kit = find_images(Path(devset)/'train') if devset else None
     fig = Figure(figsize=(11, 4.3 * len(types)))
     axes = fig.subplots(len(types), 2, squeeze=False)
     for (a, b), t in zip(axes, types):

@@ -14,16 +14,46 @@ from .data import SeededBatchSampler
 from .devices import get_rng_state, plain, set_rng_state, to_cpu
 
 # %% auto #0
-__all__ = ['CKPT_KEYS', 'load_checkpoint', 'learner_state', 'restore_learner', 'save_checkpoint', 'find_checkpoint']
+__all__ = ['CKPT_KEYS', 'read_torch', 'state_mismatch', 'load_checkpoint', 'learner_state', 'restore_learner', 'save_checkpoint',
+           'find_checkpoint']
+
+# %% ../../nbs/33_train_checkpoint.ipynb #59061b78
+def _unreadable(path, what: str, reason: str, todo: str) -> UserError:
+    "The `UserError` for an unreadable `path`; its `reason` alone is kept for the resume log."
+    e = UserError(f"{what} {path}: {reason}; {todo}"); e.reason = reason
+    return e
+
+def read_torch(path, what: str = 'checkpoint'):
+    "`torch.load(path)` on the CPU with `weights_only=True`; a one-line `UserError` naming `path` when it cannot be read so."
+    import pickle, zipfile
+    try: return torch.load(path, map_location='cpu', weights_only=True)
+    except OSError: raise
+    except Exception as e:
+        if isinstance(e, pickle.UnpicklingError) and zipfile.is_zipfile(path):       # a whole torch.save file, not only weights
+            raise _unreadable(path, what, 'it holds Python objects besides tensors, which ecgkit does not unpickle (they could run code)',
+                              'give a checkpoint written by ecgkit, or a plain state dict') from None
+        raise _unreadable(path, what, 'not a PyTorch file (truncated, or not written by torch.save)',
+                          'give a .pt file written by ecgkit') from None
+
+# %% ../../nbs/33_train_checkpoint.ipynb #1eb46d98
+def state_mismatch(model, sd: dict) -> str:
+    "Why the state dict `sd` does not fit `model`, in one line: counts of missing, unexpected and reshaped keys, one example each."
+    own = model.state_dict()
+    missing, extra = [k for k in own if k not in sd], [k for k in sd if k not in own]
+    shape = [k for k in own if k in sd and tuple(getattr(sd[k], 'shape', ())) != tuple(own[k].shape)]
+    parts = [f"{len(v)} {what} (e.g. {v[0]})" for v, what in ((missing, 'missing'), (extra, 'unexpected'),
+                                                                 (shape, 'of another shape')) if v]
+    return 'keys: ' + ', '.join(parts) if parts else 'same keys and shapes'
 
 # %% ../../nbs/33_train_checkpoint.ipynb #9b5febb6
 CKPT_KEYS = ('model', 'optimizer', 'rng', 'epoch', 'iter', 'step', 'history', 'losses')
 
 def load_checkpoint(path) -> dict:
-    "Read a Learner checkpoint (on CPU, `weights_only=True`); `ValueError` if it is not one."
-    ck = torch.load(path, map_location='cpu', weights_only=True)
+    "Read a Learner checkpoint (on CPU, `weights_only=True`); a `UserError` naming `path` if it is not one."
+    ck = read_torch(path)
     missing = [k for k in CKPT_KEYS if not isinstance(ck, dict) or k not in ck]
-    if missing: raise ValueError(f"not a learner checkpoint (missing {', '.join(missing)})")
+    if missing: raise _unreadable(path, 'checkpoint', f"not a learner checkpoint (missing {', '.join(missing)})",
+                                  'give one that ecgkit train wrote (checkpoints/*.pt)')
     return ck
 
 # %% ../../nbs/33_train_checkpoint.ipynb #deb36d5f
@@ -44,7 +74,8 @@ def learner_state(L) -> dict:
 # %% ../../nbs/33_train_checkpoint.ipynb #1f5384c3
 def restore_learner(L, ck: dict):
     "Put a `learner_state` back into the Learner `L`."
-    L.model.load_state_dict(ck['model'])
+    try: L.model.load_state_dict(ck['model'])
+    except RuntimeError: raise UserError(f"the checkpoint does not fit this run's model ({state_mismatch(L.model, ck['model'])})") from None
     L.opt.load_state_dict(ck['optimizer'])
     for key, obj in (('scheduler', L.sched), ('scaler', L.scaler)):
         st = ck.get(key)
@@ -94,7 +125,7 @@ def _furthest_checkpoint(paths, bad: list):
     for p in paths:
         try: ck = load_checkpoint(p)
         except Exception as e:
-            bad.append(f'{p.name} unreadable ({type(e).__name__})'); continue
+            bad.append(f"{p.name}: {getattr(e, 'reason', f'unreadable ({type(e).__name__})')}"); continue
         pos = (int(ck['epoch']), int(ck['iter']), int(ck['step']))
         if best is None or pos > best[0]: best = (pos, ck, p)
         del ck
@@ -112,7 +143,7 @@ def find_checkpoint(L):
     bad = []
     if latest.is_file():
         try: return load_checkpoint(latest), latest
-        except Exception as e: bad.append(f'{latest.name} unreadable ({type(e).__name__}: {str(e)[:120]})')
+        except Exception as e: bad.append(f"{latest.name}: {getattr(e, 'reason', f'unreadable ({type(e).__name__})')}")
     else: bad.append(f'{latest.name} missing')
     best = _furthest_checkpoint(others, bad)
     if best is None: raise UserError(f"no readable checkpoint in {d}: {'; '.join(bad)}")

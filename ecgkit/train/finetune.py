@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import Subset
 
 from ..core import UserError, need_file
+from .checkpoint import read_torch, state_mismatch
 from .config import TrainConfig
 
 # %% auto #0
@@ -100,7 +101,7 @@ def fewshot_subset(dataset, labels, shot_ratio: float, seed: int = 0) -> Subset:
 def model_state(src) -> dict:
     "The model state dict in `src`: a path, a Learner checkpoint (its 'model'), or a state dict."
     what = src
-    if isinstance(src, (str, Path)): src = torch.load(need_file(src, 'checkpoint'), map_location='cpu', weights_only=True)
+    if isinstance(src, (str, Path)): src = read_torch(need_file(src, 'checkpoint'))
     if not isinstance(src, dict): raise UserError(f"{what!r} is neither a checkpoint nor a state dict")
     sd = src['model'] if isinstance(src.get('model'), dict) else src
     for pre in ('module.', '_orig_mod.'):
@@ -110,9 +111,9 @@ def model_state(src) -> dict:
 # %% ../../nbs/45_train_finetune.ipynb #02901fd9
 def _load(module, sd, strict, src):
     try: module.load_state_dict(sd, strict=strict)
-    except RuntimeError as e:
+    except RuntimeError:
         name = src if isinstance(src, (str, Path)) else 'the state dict'
-        raise UserError(f"{name} does not fit the model: {str(e).splitlines()[0]}") from None
+        raise UserError(f"{name} does not fit the model ({state_mismatch(module, sd)}): give weights of the same model") from None
 
 # %% ../../nbs/45_train_finetune.ipynb #51357513
 def load_encoder(model: nn.Module, src, strict: bool = True) -> nn.Module:

@@ -200,10 +200,11 @@ def scale_lr(self: Learner, factor: float):
 @patch
 def load_weights(self: Learner, path, strict: bool = True):
     "Load model weights from `path`: a state dict, or a checkpoint with a 'model' entry (e.g. `best.pt`)."
-    sd = torch.load(need_file(path, 'model.weights_file'), map_location='cpu', weights_only=True)
+    sd = checkpoint.read_torch(need_file(path, 'model.weights_file'), 'model.weights_file')
     if isinstance(sd, dict) and isinstance(sd.get('model'), dict): sd = sd['model']
     try: self.model.load_state_dict(sd, strict=strict)
-    except RuntimeError as e: raise UserError(f"{path} does not fit the model: {str(e).splitlines()[0]}") from None
+    except RuntimeError: raise UserError(f"model.weights_file {path} does not fit the model ({checkpoint.state_mismatch(self.model, sd)}): "
+                                         "give weights of the same model (e.g. best.pt of a run of this stage)") from None
     return self
 
 # %% ../../nbs/34_train_loop.ipynb #26dc20b0
