@@ -45,6 +45,12 @@ def atomic_write_text(path, text: str):
     "Write `text` to `path` atomically."
     with atomic_path(path) as tmp: Path(tmp).write_text(text)
 
+# %% ../nbs/00_core.ipynb #67e5c5e5
+def _quiet_s() -> float:
+    "Seconds a loop runs before `LogLines` writes: `$ECGKIT_PROGRESS_AFTER_S` (0: from the start), else 5."
+    try: return max(0.0, float(os.environ.get('ECGKIT_PROGRESS_AFTER_S', 5)))
+    except ValueError: return 5.0
+
 # %% ../nbs/00_core.ipynb #3f824906
 def _hms(s: float) -> str:
     "`s` seconds as `42s`, `3m05s` or `1h02m`."
@@ -54,11 +60,11 @@ def _hms(s: float) -> str:
 # %% ../nbs/00_core.ipynb #8dd3de5a
 class LogLines:
     "Progress as log lines on stderr: one every `every` items (a tenth of `total`) or `every_s` seconds, none in the first `quiet_s`."
-    def __init__(self, it=None, total=None, desc=None, initial=0, every=None, every_s=60.0, quiet_s=5.0, end_line=False, **kw):
+    def __init__(self, it=None, total=None, desc=None, initial=0, every=None, every_s=60.0, quiet_s=None, end_line=False, **kw):
         if total is None and hasattr(it, '__len__'): total = len(it)
         self.it, self.total, self.desc, self.n, self.n0 = it, total, desc or 'progress', initial, initial
         self.every = every or (max(1, math.ceil(total / 10)) if total else 100)
-        self.every_s, self.quiet_s, self.end_line, self.postfix, self.closed = every_s, quiet_s, end_line, {}, False
+        self.every_s, self.quiet_s, self.end_line, self.postfix, self.closed = every_s, _quiet_s() if quiet_s is None else quiet_s, end_line, {}, False
         self.t0 = self.t_line = time.monotonic(); self.n_line = initial
     def __iter__(self):
         for x in self.it: yield x; self.update()

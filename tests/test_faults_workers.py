@@ -71,7 +71,8 @@ def view(sample, tmp_path_factory):
 def reference(view, tmp_path_factory):
     "An uninterrupted `ecgkit digitize --workers 2` of the view: (its submission's bytes, its stderr)."
     out = tmp_path_factory.mktemp('ref')/'sub.csv'
-    r = subprocess.run(ecgkit('digitize', view.root, '--out', out, '--workers', 2), capture_output=True, text=True, env=ENV, timeout=300)
+    r = subprocess.run(ecgkit('digitize', view.root, '--out', out, '--workers', 2), capture_output=True, text=True, timeout=300,
+                       env={**ENV, 'ECGKIT_PROGRESS_AFTER_S': '0'})               # progress lines from the first image on
     assert r.returncode == 0, r.stderr
     return out.read_bytes(), r.stderr
 
@@ -159,7 +160,9 @@ def test_digitize_killed_resumes_to_the_same_bytes(view, reference, reaper, tmp_
 
 
 def test_progress_lines_off_a_terminal(reference):
-    "stderr is a pipe here: a run longer than 5 s logs progress lines (count, rate) instead of staying silent."
+    """stderr is a pipe here: the run logs progress lines (count, rate, ETA) instead of staying silent (from the first image
+    on, as `ECGKIT_PROGRESS_AFTER_S=0` asks; by default after 5 s)."""
     lines = [l for l in reference[1].splitlines() if l.startswith('digitize: ')]
-    assert lines and lines[-1].startswith(f'digitize: {len(CLEAN)}/{len(CLEAN)} (100%), '), reference[1]
-    assert ' it/s' in lines[-1] or ' s/it' in lines[-1], lines[-1]
+    n = len(CLEAN)
+    assert [l.split(',')[0] for l in lines] == [f'digitize: {i}/{n} ({100 * i / n:.0f}%)' for i in range(1, n + 1)], reference[1]
+    assert 'ETA' in lines[0] and (' it/s' in lines[-1] or ' s/it' in lines[-1]) and ', in ' in lines[-1], lines
