@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #eb1734a5
 from __future__ import annotations
-import contextlib, dataclasses, fnmatch, functools, math, os, random, signal, sys, tempfile, threading, time, typing
+import contextlib, dataclasses, fnmatch, functools, json, math, os, random, signal, sys, tempfile, threading, time, typing
 from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['UserError', 'need_file', 'atomic_path', 'atomic_write_text', 'LogLines', 'progress', 'set_seed', 'seed_worker',
-           'Stopped', 'stop_on_sigterm', 'WorkerPool', 'Registry', 'ConfigSection', 'override_list', 'Config']
+__all__ = ['UserError', 'need_file', 'atomic_path', 'atomic_write_text', 'folder_record', 'LogLines', 'progress', 'set_seed',
+           'seed_worker', 'Stopped', 'stop_on_sigterm', 'WorkerPool', 'Registry', 'ConfigSection', 'override_list',
+           'Config']
 
 # %% ../nbs/00_core.ipynb #8517644a
 class UserError(Exception):
@@ -44,6 +45,18 @@ def atomic_path(path):
 def atomic_write_text(path, text: str):
     "Write `text` to `path` atomically."
     with atomic_path(path) as tmp: Path(tmp).write_text(text)
+
+# %% ../nbs/00_core.ipynb #c1145f16
+def folder_record(out, mark: str, maker: str):
+    "The record in `out/mark` (None if unreadable), or False when `out` is new or empty; a `UserError` for a file or a non-empty folder without it."
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise UserError(f"{out} is a file, not a folder: give another --out")
+    if (out/mark).is_file():
+        try: return json.loads((out/mark).read_text())
+        except ValueError: return None
+    if out.is_dir() and any(out.iterdir()):
+        raise UserError(f"{out} is not empty and {maker} (no {mark}): give a new or empty --out")
+    return False
 
 # %% ../nbs/00_core.ipynb #67e5c5e5
 def _quiet_s() -> float:

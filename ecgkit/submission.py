@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import UserError, atomic_path, atomic_write_text, need_file, progress
+from .core import UserError, atomic_path, atomic_write_text, folder_record, need_file, progress
 from .data import (LEADS, STANDARD, Record, find_competition, find_images, image_path, make_ids, read_record_csv,
                          read_test_csv, resample)
 
@@ -199,19 +199,12 @@ def _view_name(spec) -> str:
 # %% ../nbs/03_submission.ipynb #e2a7c460
 def _claim_view(out: Path, spec: dict, overwrite: bool = False):
     "Mark `out` as the test view `spec`, if it is new, empty, this view, or (with `overwrite`) another ecgkit view."
-    mark = out/VIEW_MARK
-    if out.exists() and not out.is_dir(): raise UserError(f"{out} is a file, not a folder: give another --out")
-    if mark.is_file():
-        try: old = json.loads(mark.read_text())
-        except ValueError: old = None
-        if old == spec: return
-        if not overwrite:
-            raise UserError(f"{out} holds another test view ({_view_name(old)}): give --overwrite to replace it "
-                            f"with this one ({_view_name(spec)}), or another --out")
-    elif out.is_dir() and any(out.iterdir()):
-        raise UserError(f"{out} is not empty and is not a test view made by ecgkit testview (no {VIEW_MARK}): "
-                        "give a new or empty --out")
-    atomic_write_text(mark, json.dumps(spec, indent=1) + '\n')
+    old = folder_record(out, VIEW_MARK, 'is not a test view made by ecgkit testview')
+    if old == spec: return
+    if old is not False and not overwrite:
+        raise UserError(f"{out} holds another test view ({_view_name(old)}): give --overwrite to replace it "
+                        f"with this one ({_view_name(spec)}), or another --out")
+    atomic_write_text(out/VIEW_MARK, json.dumps(spec, indent=1) + '\n')
 
 # %% ../nbs/03_submission.ipynb #cdf4e427
 def make_test_view(train_root, out, image_type: str = '0001', ids=None, show_progress: bool = True,

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..core import UserError, atomic_path, progress
+from ..core import UserError, atomic_path, folder_record, progress
 from ..data import FS_VALUES, LEADS, Record, image_path
 from ..paper import Paper
 from .render import PIXEL_CENTER, TYPES, Labels, Style, load_labels, render
@@ -211,12 +211,9 @@ SYNTH_MARK = '.ecgkit-synth.json'
 
 def _claim_folder(out: Path, recipe: dict):
     "Record `recipe` in the new or empty folder `out`; refuse a folder of another recipe or not made by ecgkit synth."
-    mark = out/SYNTH_MARK
-    if out.exists() and not out.is_dir(): raise UserError(f"{out} is a file, not a folder: give another --out")
-    if mark.is_file():
-        try: old = json.loads(mark.read_text())
-        except ValueError: old = None
-        if old == recipe: return
+    old = folder_record(out, SYNTH_MARK, 'was not made by ecgkit synth')
+    if old == recipe: return
+    if old is not False:
         o, n = _flat(old if isinstance(old, dict) else {}), _flat(recipe)
         diff = [k for k in n if o.get(k) != n[k]][:3]
         if isinstance(old, dict) and old.get('source') == recipe['source'] and old.get('seed') == recipe['seed']:
@@ -224,9 +221,7 @@ def _claim_folder(out: Path, recipe: dict):
         else: asks = f"; this run's source is {_source_name(recipe)}"
         raise UserError(f"{out} holds images synthesized from {_source_name(old)} {asks}: give another --out "
                         "(the folder's own source and settings resume it)".replace(' ;', ';'))
-    if out.is_dir() and any(out.iterdir()):
-        raise UserError(f"{out} is not empty and was not made by ecgkit synth (no {SYNTH_MARK}): give a new or empty --out")
-    atomic_write_text(mark, json.dumps(recipe, indent=1) + '\n')
+    atomic_write_text(out/SYNTH_MARK, json.dumps(recipe, indent=1) + '\n')
 
 # %% ../../nbs/16_synth_build.ipynb #111e1f40
 def build(source, out, types=('0001',), per_record: int = 1, seed: int = 0, workers: int = 1, fs=None,
