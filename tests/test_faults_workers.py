@@ -77,9 +77,15 @@ def reference(view, tmp_path_factory):
     return out.read_bytes(), r.stderr
 
 
+def _interactive():
+    "In the child: SIGINT as a terminal user has it (a shell starts background jobs, and so CI steps, with SIGINT ignored)."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args, reaper, **kw) -> subprocess.Popen:
     "Start `ecgkit ARGS` and wait until its two workers run (and a little more: mid-job)."
-    p = subprocess.Popen(ecgkit(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, **kw)
+    p = subprocess.Popen(ecgkit(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                         preexec_fn=_interactive, **kw)
     assert wait_for(lambda: len(children(p.pid)) >= 2 or p.poll() is not None, 60), 'the workers did not start'
     assert p.poll() is None, p.communicate()
     reaper.extend(children(p.pid) + [p.pid])
