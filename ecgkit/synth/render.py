@@ -120,6 +120,19 @@ def _mask_prop(k: int, doc: str):
 Labels.classes = _mask_prop(0, "uint8 (H, W): 0 background, 1 grid, 2 wave (drawn on first use)")
 Labels.marker_mask = _mask_prop(1, "uint8 (H, W): marker class per text pixel (drawn on first use)")
 
+# %% ../../nbs/11_synth_render.ipynb #b62e9264
+SHIFT = 4                 # cv2 fixed-point bits: 1/16 px
+PIXEL_CENTER = 0.5        # label (pixel-centre) coordinates = paper/ECG-image-kit coordinates − 0.5
+
+def _fix(xy) -> np.ndarray: return np.round(np.asarray(xy, np.float64) * (1 << SHIFT)).astype(np.int32)
+
+# %% ../../nbs/11_synth_render.ipynb #c6f90e50
+def _page_map(H: int, W: int, scale: float, step: int) -> np.ndarray:
+    "Canonical page (x, y) at image points (j·`step`, i·`step`) of an unwarped (H, W) render at `scale` × 200 dpi."
+    C = PIXEL_CENTER
+    gy, gx = np.mgrid[0:H + step:step, 0:W + step:step].astype(np.float32)
+    return (np.stack([gx, gy], -1) + C) / scale - C
+
 # %% ../../nbs/11_synth_render.ipynb #62f169bc
 @patch
 def save(self: Labels, path):
@@ -133,10 +146,13 @@ def save(self: Labels, path):
                 sketch=dict(size=list(sk.size), strokes=[[int(c), int(t), len(ls)] for c, t, ls in sk.strokes],
                             texts=[[s, float(x), float(y), float(h), f, int(v)] for s, x, y, h, f, v in sk.texts]),
                 remaps=[r.meta() for r in self.remaps])
-    arrays = {f'{k}{i}': np.asarray(p[k], np.float32) for i, p in enumerate(self.panels) for k in ('x', 'y', 'page_x', 'page_y')}
+    own = not self.remaps and 'dpi' in self.paper and np.array_equal(     # an unwarped render's: drawn again on load
+        self.page_map, _page_map(*self.size, self.paper['dpi'] / 200, self.map_step))
+    arrays = {} if own else {'page_map': np.asarray(self.page_map, np.float32)}
+    arrays.update({f'{k}{i}': np.asarray(p[k], np.float32) for i, p in enumerate(self.panels) for k in ('x', 'y', 'page_x', 'page_y')})
     for i, r in enumerate(self.remaps): arrays.update(r.arrays(i))
     np.savez(path, meta=json.dumps(meta), markers=np.asarray(self.markers, np.float32), grid=np.asarray(self.grid, np.float32),
-             page_map=np.asarray(self.page_map, np.float32), sketch_len=np.array([len(l) for l in lines], np.int32),
+             sketch_len=np.array([len(l) for l in lines], np.int32),
              sketch_pts=np.concatenate(lines) if lines else np.zeros((0, 2), np.int32), **arrays)
 
 # %% ../../nbs/11_synth_render.ipynb #177c1fc1
@@ -149,23 +165,18 @@ def _load_sketch(s: dict, z) -> Sketch:
 
 def load_labels(path) -> Labels:
     "Read labels written by `Labels.save` (the `{id}-{type}.labels.npz` beside a synthesized image)."
-    z = np.load(path)
-    m = json.loads(str(z['meta']))
-    panels = [dict(p, **{k: z[f'{k}{i}'] for k in ('x', 'y', 'page_x', 'page_y')}) for i, p in enumerate(m['panels'])]
-    lab = Labels(m['image_type'], tuple(m['size']), m['fs'], panels, z['markers'], z['grid'], page_map=z['page_map'],
-                 map_step=m['map_step'], orientation=m['orientation'], paper=m['paper'])
-    if 'classes' in z.files: lab._masks = (z['classes'], z['marker_mask'])     # a file of an older version
-    else:
-        from ecgkit.synth.warp import Remap
-        lab.sketch = _load_sketch(m['sketch'], z)
-        lab.remaps = tuple(Remap.load(r, z, i) for i, r in enumerate(m['remaps']))
+    with np.load(path) as z:                                             # every array is read inside
+        m = json.loads(str(z['meta']))
+        panels = [dict(p, **{k: z[f'{k}{i}'] for k in ('x', 'y', 'page_x', 'page_y')}) for i, p in enumerate(m['panels'])]
+        pm = z['page_map'] if 'page_map' in z.files else _page_map(*m['size'], m['paper']['dpi'] / 200, m['map_step']).astype(np.float32)
+        lab = Labels(m['image_type'], tuple(m['size']), m['fs'], panels, z['markers'], z['grid'], page_map=pm,
+                     map_step=m['map_step'], orientation=m['orientation'], paper=m['paper'])
+        if 'classes' in z.files: lab._masks = (z['classes'], z['marker_mask'])     # a file of an older version
+        else:
+            from ecgkit.synth.warp import Remap
+            lab.sketch = _load_sketch(m['sketch'], z)
+            lab.remaps = tuple(Remap.load(r, z, i) for i, r in enumerate(m['remaps']))
     return lab
-
-# %% ../../nbs/11_synth_render.ipynb #b62e9264
-SHIFT = 4                 # cv2 fixed-point bits: 1/16 px
-PIXEL_CENTER = 0.5        # label (pixel-centre) coordinates = paper/ECG-image-kit coordinates − 0.5
-
-def _fix(xy) -> np.ndarray: return np.round(np.asarray(xy, np.float64) * (1 << SHIFT)).astype(np.int32)
 
 # %% ../../nbs/11_synth_render.ipynb #a8f9c2aa
 @lru_cache(maxsize=64)
@@ -273,13 +284,6 @@ def _footer_header(img, rec: Record, paper: Paper, style: Style, h_txt: float, h
         _text(img, f'{paper.mm_per_mv:g}mm/mV', 100 * paper.px_per_mm, yb, h_txt, style.font, ink)
     text = style.header if header is None else header
     if text: _text(img, text, 15 * paper.px_per_mm, 8 * paper.px_per_mm, h_txt, style.font, ink)
-
-# %% ../../nbs/11_synth_render.ipynb #c6f90e50
-def _page_map(H: int, W: int, scale: float, step: int) -> np.ndarray:
-    "Canonical page (x, y) at image points (j·`step`, i·`step`) of an unwarped (H, W) render at `scale` × 200 dpi."
-    C = PIXEL_CENTER
-    gy, gx = np.mgrid[0:H + step:step, 0:W + step:step].astype(np.float32)
-    return (np.stack([gx, gy], -1) + C) / scale - C
 
 # %% ../../nbs/11_synth_render.ipynb #06bf68ca
 def _grid_labels(paper: Paper, style: Style) -> np.ndarray:
