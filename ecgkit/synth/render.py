@@ -136,23 +136,26 @@ def _page_map(H: int, W: int, scale: float, step: int) -> np.ndarray:
 # %% ../../nbs/11_synth_render.ipynb #62f169bc
 @patch
 def save(self: Labels, path):
-    "Write the vector labels to an `.npz` (see `load_labels`)."
+    "Write the labels to an `.npz` (see `load_labels`): vectors; masks only for labels without a sketch (made by hand)."
     sk = self.sketch
-    if sk is None: raise ValueError("labels without a sketch (masks given by hand) cannot be saved")
-    lines = [np.asarray(l, np.int32).reshape(-1, 2) for _, _, ls in sk.strokes for l in ls]
+    if sk is None and self._masks is None: raise ValueError("labels with neither masks nor a sketch cannot be saved")
     meta = dict(image_type=self.image_type, size=list(self.size), fs=self.fs, map_step=self.map_step,
                 orientation=self.orientation, paper=self.paper,
-                panels=[dict(lead=p['lead'], rhythm=bool(p['rhythm']), start=int(p['start'])) for p in self.panels],
-                sketch=dict(size=list(sk.size), strokes=[[int(c), int(t), len(ls)] for c, t, ls in sk.strokes],
+                panels=[dict(lead=p['lead'], rhythm=bool(p['rhythm']), start=int(p['start'])) for p in self.panels])
+    arrays = {f'{k}{i}': np.asarray(p[k], np.float32) for i, p in enumerate(self.panels) for k in ('x', 'y', 'page_x', 'page_y')}
+    arrays.update(markers=np.asarray(self.markers, np.float32), grid=np.asarray(self.grid, np.float32))
+    if sk is None:                                                       # masks given by hand: kept, compressed
+        return np.savez_compressed(path, meta=json.dumps(meta), classes=self.classes, marker_mask=self.marker_mask,
+                                   page_map=np.asarray(self.page_map, np.float32), **arrays)
+    lines = [np.asarray(l, np.int32).reshape(-1, 2) for _, _, ls in sk.strokes for l in ls]
+    meta.update(sketch=dict(size=list(sk.size), strokes=[[int(c), int(t), len(ls)] for c, t, ls in sk.strokes],
                             texts=[[s, float(x), float(y), float(h), f, int(v)] for s, x, y, h, f, v in sk.texts]),
                 remaps=[r.meta() for r in self.remaps])
     own = not self.remaps and 'dpi' in self.paper and np.array_equal(     # an unwarped render's: drawn again on load
         self.page_map, _page_map(*self.size, self.paper['dpi'] / 200, self.map_step))
-    arrays = {} if own else {'page_map': np.asarray(self.page_map, np.float32)}
-    arrays.update({f'{k}{i}': np.asarray(p[k], np.float32) for i, p in enumerate(self.panels) for k in ('x', 'y', 'page_x', 'page_y')})
+    if not own: arrays['page_map'] = np.asarray(self.page_map, np.float32)
     for i, r in enumerate(self.remaps): arrays.update(r.arrays(i))
-    np.savez(path, meta=json.dumps(meta), markers=np.asarray(self.markers, np.float32), grid=np.asarray(self.grid, np.float32),
-             sketch_len=np.array([len(l) for l in lines], np.int32),
+    np.savez(path, meta=json.dumps(meta), sketch_len=np.array([len(l) for l in lines], np.int32),
              sketch_pts=np.concatenate(lines) if lines else np.zeros((0, 2), np.int32), **arrays)
 
 # %% ../../nbs/11_synth_render.ipynb #177c1fc1
