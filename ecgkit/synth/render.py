@@ -98,17 +98,18 @@ class Labels:
         self.image_type, self.size, self.fs, self.panels, self.markers, self.grid = image_type, size, fs, panels, markers, grid
         self.page_map, self.map_step, self.orientation = page_map, map_step, orientation
         self.paper, self.sketch, self.remaps = {} if paper is None else paper, sketch, tuple(remaps)
-        self._masks = None if classes is None else (classes, marker_mask)    # uint8 (H, W) each, drawn on first use
+        self._given = given = (classes, marker_mask)                          # uint8 (H, W) each; None: drawn on first use
+        self._masks = given if all(m is not None for m in given) or (sketch is None and any(m is not None for m in given)) else None
 
 # %% ../../nbs/11_synth_render.ipynb #6bc984a4
 @patch
 def masks(self: Labels) -> tuple:
-    "(classes, marker_mask), uint8 (H, W): as given, or drawn from `sketch` and carried through `remaps` (first use only)."
+    "(classes, marker_mask), uint8 (H, W): as given, else drawn from `sketch` and carried through `remaps` (on first use)."
     if self._masks is None:
         if self.sketch is None: raise ValueError("these labels have neither masks nor the vectors to draw them")
         ms = self.sketch.draw()
         for r in self.remaps: ms = r(*ms)
-        self._masks = tuple(ms)
+        self._masks = tuple(m if g is None else g for g, m in zip(self._given, ms))      # one given: the other drawn
     return self._masks
 
 def _mask_prop(k: int, doc: str):
