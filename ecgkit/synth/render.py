@@ -155,6 +155,7 @@ def save(self: Labels, path):
     own = not self.remaps and 'dpi' in self.paper and np.array_equal(     # an unwarped render's: drawn again on load
         self.page_map, _page_map(*self.size, self.paper['dpi'] / 200, self.map_step))
     if not own: arrays['page_map'] = np.asarray(self.page_map, np.float32)
+    for k in [k for k in arrays if k[0] in 'xy' and np.array_equal(arrays[k], arrays['page_' + k])]: del arrays[k]   # unwarped, 200 dpi
     for i, r in enumerate(self.remaps): arrays.update(r.arrays(i))
     np.savez(path, meta=json.dumps(meta), sketch_len=np.array([len(l) for l in lines], np.int32),
              sketch_pts=np.concatenate(lines) if lines else np.zeros((0, 2), np.int32), **arrays)
@@ -171,7 +172,8 @@ def load_labels(path) -> Labels:
     "Read labels written by `Labels.save` (the `{id}-{type}.labels.npz` beside a synthesized image)."
     with np.load(path) as z:                                             # every array is read inside
         m = json.loads(str(z['meta']))
-        panels = [dict(p, **{k: z[f'{k}{i}'] for k in ('x', 'y', 'page_x', 'page_y')}) for i, p in enumerate(m['panels'])]
+        get = lambda k: z[k] if k in z.files else z['page_' + k]                # image = page coordinates: stored once
+        panels = [dict(p, **{k: get(f'{k}{i}') for k in ('x', 'y', 'page_x', 'page_y')}) for i, p in enumerate(m['panels'])]
         pm = z['page_map'] if 'page_map' in z.files else _page_map(*m['size'], m['paper']['dpi'] / 200, m['map_step']).astype(np.float32)
         lab = Labels(m['image_type'], tuple(m['size']), m['fs'], panels, z['markers'], z['grid'], page_map=pm,
                      map_step=m['map_step'], orientation=m['orientation'], paper=m['paper'])
