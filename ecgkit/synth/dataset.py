@@ -81,8 +81,9 @@ def _h(M, x, y):
     return (M[0, 0] * x + M[0, 1] * y + M[0, 2]) / w, (M[1, 0] * x + M[1, 1] * y + M[1, 2]) / w
 
 def page_homography(labels: Labels) -> np.ndarray:
-    "The least-squares homography canonical page -> image through the defined nodes of `labels.page_map`."
-    pm, s = labels.page_map, float(labels.map_step)
+    "The least-squares homography canonical page -> image through (a lattice of) the defined nodes of `labels.page_map`."
+    k = max(1, int(np.sqrt(labels.page_map[..., 0].size / 2500)))      # about 2500 nodes are plenty for 8 numbers
+    pm, s = labels.page_map[::k, ::k], float(labels.map_step * k)
     gy, gx = np.mgrid[0:pm.shape[0], 0:pm.shape[1]] * s
     ok = np.isfinite(pm).all(-1)
     M, _ = cv2.findHomography(pm[ok].astype(np.float64), np.stack([gx[ok], gy[ok]], 1), 0)
@@ -194,9 +195,9 @@ def _chw(a) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
 
 def feed_tensors(sample: dict) -> dict:
-    "Tensors of a `PageFeed` sample: image, view (uint8 3×H×W), trace (the view's sparse target), orientation, type, scale."
+    "Tensors of a `PageFeed` sample: the view (uint8 3×H×W) and its sparse `trace` target if made, else the image; orientation, type, scale."
     out = dict(type=torch.tensor(TYPES.index(sample['type'])), scale=torch.tensor(sample['scale'], dtype=torch.float32))
-    if sample['image'] is not None:
+    if sample['view'] is None:
         out.update(image=_chw(sample['image']), orientation=torch.tensor(sample['labels'].orientation))
     if sample['view'] is not None: out.update(view=_chw(sample['view']), trace=torch.from_numpy(view_target(sample['view_labels'])))
     return out
