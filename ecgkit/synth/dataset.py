@@ -165,10 +165,10 @@ def view_target(labels: Labels, scale: int = 1) -> np.ndarray:
 
 # %% ../../nbs/17_synth_dataset.ipynb #7a903b0d
 def _window(rng, size, crop):
-    "A uniform `crop`² window (x0, y0, w, h) inside `size` (H, W); a side shorter than `crop` is taken whole."
+    "A uniform `crop`² window (x0, y0, crop, crop) over `size` (H, W); along a side shorter than `crop` it overhangs (border shows)."
     H, W = as_size(size)
-    w, h = min(crop, W), min(crop, H)
-    return int(rng.integers(0, W - w + 1)), int(rng.integers(0, H - h + 1)), w, h
+    x0, y0 = (int(rng.integers(min(0, n - crop), max(0, n - crop) + 1)) for n in (W, H))
+    return x0, y0, int(crop), int(crop)
 
 # %% ../../nbs/17_synth_dataset.ipynb #0119bcb5
 def _view_item(img, lab, s, rng, crop, view, view_fn, misreg):
