@@ -19,7 +19,7 @@ from .warp import Warp, as_size, homography, on_page, page_xy, warp_image, warp_
 
 # %% auto #0
 __all__ = ['default_transform', 'SynthDataset', 'scale_warp', 'rescale', 'page_homography', 'page_inverse', 'residual',
-           'view_warp', 'view_labels', 'page_view', 'view_target', 'feed_tensors', 'PageFeed']
+           'view_warp', 'view_labels', 'page_view', 'view_target', 'follow', 'feed_tensors', 'PageFeed']
 
 # %% ../../nbs/17_synth_dataset.ipynb #8bf3a4f2
 def default_transform(img: np.ndarray, labels: Labels, drawn) -> dict:
@@ -170,6 +170,18 @@ def _window(rng, size, crop):
     x0, y0 = (int(rng.integers(min(0, n - crop), max(0, n - crop) + 1)) for n in (W, H))
     return x0, y0, int(crop), int(crop)
 
+# %% ../../nbs/17_synth_dataset.ipynb #880cfce2
+def follow(vlabels: Labels, labels: Labels, to_view) -> Labels:
+    "`vlabels` (a view's labels) with the traces of `labels` (the image's) moved by `to_view` ((n, 2) image xy -> view xy)."
+    x0, y0 = (vlabels.paper.get('view_window') or (0, 0))[:2]
+    panels = []
+    for p, q in zip(labels.panels, vlabels.panels):
+        xy = np.stack([np.asarray(p['x'], np.float64), np.asarray(p['y'], np.float64)], -1)
+        v = np.asarray(to_view(xy), np.float64).reshape(-1, 2)
+        v[~on_page(labels, xy[:, 0], xy[:, 1])] = np.nan
+        panels.append(dict(q, x=v[:, 0] - x0, y=v[:, 1] - y0, page_x=v[:, 0], page_y=v[:, 1]))
+    return replace(vlabels, panels=panels)
+
 # %% ../../nbs/17_synth_dataset.ipynb #0119bcb5
 def _view_item(img, lab, s, rng, crop, view, view_fn, misreg):
     "(image, labels, view, view labels) of one page at scale `s` as the feed's options ask."
@@ -178,10 +190,12 @@ def _view_item(img, lab, s, rng, crop, view, view_fn, misreg):
         return (*rescale(img, lab, s, win), None, None)
     if view == 'fn':
         im, lb = rescale(img, lab, s)
-        v = np.asarray(view_fn(im))
-        win = None if crop is None else _window(rng, v.shape[:2], crop)
-        x0, y0, w, h = win or (0, 0, v.shape[1], v.shape[0])
-        return im, lb, v[y0:y0 + h, x0:x0 + w], view_labels(lb, view_warp(lb, None, win), None, win)
+        v = view_fn(im)
+        v, to_view = v if isinstance(v, tuple) else (v, None)
+        win = None if crop is None else _window(rng, np.shape(v)[:2], crop)
+        x0, y0, w, h = win or (0, 0, np.shape(v)[1], np.shape(v)[0])
+        vl = view_labels(lb, view_warp(lb, None, win), None, win)
+        return im, lb, np.asarray(v)[y0:y0 + h, x0:x0 + w], (vl if to_view is None else follow(vl, lb, to_view))
     im, lb = rescale(img, lab, s) if s < 1 else (img, lab)
     win = None if crop is None else _window(rng, lb.paper['page_size'], crop)
     A = residual(rng, lb.paper['page_size'], *misreg)
