@@ -89,16 +89,30 @@ def page_homography(labels: Labels) -> np.ndarray:
     M, _ = cv2.findHomography(pm[ok].astype(np.float64), np.stack([gx[ok], gy[ok]], 1), 0)
     return M
 
+# %% ../../nbs/17_synth_dataset.ipynb #0c511257
+def _map_jac(labels: Labels, x, y):
+    "The page map at image points (x, y) and its derivatives along x and y: three (..., 2) arrays (NaN where a node is)."
+    pm, s = labels.page_map, float(labels.map_step)
+    h, w = pm.shape[:2]
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    gx, gy = np.clip(np.where(bad, 0, x) / s, 0, w - 1), np.clip(np.where(bad, 0, y) / s, 0, h - 1)
+    x0, y0 = np.minimum(gx.astype(np.intp), w - 2), np.minimum(gy.astype(np.intp), h - 2)
+    fx, fy = (gx - x0)[..., None], (gy - y0)[..., None]
+    a, b, c, d = pm[y0, x0], pm[y0, x0 + 1], pm[y0 + 1, x0], pm[y0 + 1, x0 + 1]
+    top, bot = a + (b - a) * fx, c + (d - c) * fx
+    p = (top + (bot - top) * fy).astype(np.float64)
+    p[bad] = np.nan
+    return p, ((b - a) * (1 - fy) + (d - c) * fy) / s, (bot - top) / s
+
 # %% ../../nbs/17_synth_dataset.ipynb #b7d42d8a
 def page_inverse(labels: Labels, u, v, iters: int = 8, tol: float = 0.02, M=None):
     "(x, y, found): image points whose canonical page position is (u, v); homography start, then Newton steps on the page map."
     u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
     x0, y0 = _h(page_homography(labels) if M is None else M, u, v)
-    x, y, h = x0.copy(), y0.copy(), 0.5
+    x, y = x0.copy(), y0.copy()
     for _ in range(iters):
-        p, px, py = page_xy(labels, x, y), page_xy(labels, x + h, y), page_xy(labels, x, y + h)
-        a, c = (px[..., 0] - p[..., 0]) / h, (px[..., 1] - p[..., 1]) / h       # the Jacobian, by differences
-        b, d = (py[..., 0] - p[..., 0]) / h, (py[..., 1] - p[..., 1]) / h
+        p, px, py = _map_jac(labels, x, y)
+        a, c, b, d = px[..., 0], px[..., 1], py[..., 0], py[..., 1]            # the Jacobian of the bilinear map
         ex, ey = p[..., 0] - u, p[..., 1] - v
         with np.errstate(all='ignore'): dx, dy = (d * ex - b * ey) / (a * d - b * c), (a * ey - c * ex) / (a * d - b * c)
         ok = np.isfinite(dx) & np.isfinite(dy)
