@@ -5,7 +5,6 @@ import pytest
 
 from ecgkit.core import UserError
 from ecgkit.synth.signals import competition_records, generated_records, mixed_records, training_records, wfdb_records
-from conftest import DEVSET
 
 
 def _halves(devset):
