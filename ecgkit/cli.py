@@ -97,13 +97,14 @@ def cmd_score(a):
 
 # %% ../nbs/90_cli.ipynb #23113ba3
 def _synth_source(a):
-    "The record source of `synth`: exactly one of --records, --competition-train, --generated (and --out is needed)."
+    "The record source of `synth`: exactly one of --records, --competition-train (with --half), --generated (and --out is needed)."
     from ecgkit.synth.signals import record_source
     given = [(k, v) for k, v in (('wfdb', a.records), ('competition', a.competition_train), ('generated', a.generated)) if v is not None]
     if len(given) != 1: raise UserError('give exactly one of --records DIR, --competition-train DIR, --generated N (or --gallery PNG)')
     if not a.out: raise UserError('--out DIR is required')
     kind, arg = given[0]
-    return record_source(kind, arg, fs=None, seed=a.seed)
+    if a.half != 'all' and kind != 'competition': raise UserError('--half goes with --competition-train (the rows of its train.csv)')
+    return record_source(kind, arg, fs=None, seed=a.seed, half=a.half)
 
 # %% ../nbs/90_cli.ipynb #4d74e454
 def _synth_paper(a):
@@ -290,6 +291,8 @@ def _add_synth(sub):
     s = sub.add_parser('synth', help='synthesize ECG images with labels (competition train layout), or a gallery')
     s.add_argument('--records', help='folder of WFDB records (*.hea + *.dat)')
     s.add_argument('--competition-train', help='competition-layout folder (train.csv + train/)')
+    s.add_argument('--half', choices=('all', 'even', 'odd'), default='all',
+                   help="with --competition-train: every other row of train.csv (0-based; 'even' to train, 'odd' is the validation half)")
     s.add_argument('--generated', type=int, help='this many records from the parametric generator')
     s.add_argument('--out', help='output folder (train layout)')
     s.add_argument('--types', default='0001', help='comma-separated image types (default 0001)')

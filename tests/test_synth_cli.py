@@ -79,6 +79,7 @@ def test_bad_record_is_named_and_skipped(cli, tmp_path):
     (['--generated', '1'], '--out DIR is required'),
     (['--generated', '1', '--out', 'x', '--types', '0001,0002'], 'unknown image type(s) 0002'),
     (['--records', 'no/such/folder', '--out', 'x'], 'no/such/folder'),
+    (['--generated', '1', '--half', 'even', '--out', 'x'], '--half goes with --competition-train'),
 ])
 def test_user_errors(cli, tmp_path, args, fact):
     r = cli('synth', *args, cwd=tmp_path)
@@ -96,3 +97,16 @@ def test_synthesized_truth_scores_the_ceiling(cli, tmp_path):
     r = cli('score', '--solution', tmp_path/'view'/'solution.csv', '--submission', tmp_path/'truth.csv', '--json')
     assert r.returncode == 0, r.stderr
     assert round(json.loads(r.stdout)['score_db'], 4) == 25.8433 and json.loads(r.stdout)['records'] == 4
+
+
+def test_half_is_its_own_source(cli, sample, tmp_path):
+    "`--half even` draws the even rows of train.csv only, and a folder made from them never resumes with all rows."
+    out = tmp_path/'even'
+    r = cli('synth', '--competition-train', sample, '--half', 'even', '--out', out)
+    assert r.returncode == 0, r.stderr
+    rows = pd.read_csv(sample/'train.csv', dtype={'id': str})
+    made = pd.read_csv(out/'train.csv', dtype={'id': str})
+    assert len(made) == len(rows[::2]) == 3           # the rows drawn are the even ones: see _synth_source's test in nbs/90_cli
+    assert json.loads((out/'.ecgkit-synth.json').read_text())['source']['half'] == 'even'
+    r = cli('synth', '--competition-train', sample, '--out', out)
+    assert r.returncode == 2 and 'give another --out' in r.stderr, r.stderr

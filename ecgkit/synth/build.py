@@ -190,7 +190,9 @@ def source_key(source) -> dict:
     "What the records of `source` are, by index: kind and folder, or the generator's seed and settings."
     what, fs = getattr(source, 'what', None), getattr(source, 'fs', None)
     if what == 'WFDB record': return {'kind': 'records', 'path': str(Path(source.folder).resolve()), 'fs': fs}
-    if what == 'competition record': return {'kind': 'competition', 'path': str(Path(source.data.root).resolve()), 'fs': fs}
+    if what == 'competition record':                                 # a half of the rows is another source
+        half = getattr(source, 'half', 'all')
+        return {'kind': 'competition', 'path': str(Path(source.data.root).resolve()), 'fs': fs, **({'half': half} if half != 'all' else {})}
     if what == 'generated record':
         return {'kind': 'generated', 'seed': source.seed, 'fs': fs, 'duration': source.duration,
                 'cfg': source.cfg, 'overrides': source.overrides}
