@@ -83,7 +83,9 @@ def test_submit_rehearsal_matches_digitize(sample, tmp_path, pkg):
 @pytest.mark.parametrize('acc', ['gpu', pytest.param('tpu', marks=pytest.mark.slow)])
 def test_train_rehearsal_smoke(tmp_path, pkg, acc):
     before = venv_state()
-    assert run('kaggle', 'build', 'train', '--user', 'u', '--stage', '0', '--accelerator', acc, '--out', tmp_path/'K').returncode == 0
+    (tmp_path/'c.yaml').write_text('train:\n  batch_size: 8\n  lr: 0.0125\n')       # carried in the notebook, applied like --config
+    assert run('kaggle', 'build', 'train', '--user', 'u', '--stage', '0', '--accelerator', acc, '--config', tmp_path/'c.yaml',
+               '--out', tmp_path/'K').returncode == 0
     r = run('kaggle', 'rehearse', tmp_path/'K', '--out', tmp_path/'W', '--package', pkg)
     assert r.returncode == 0, (r.stdout, r.stderr)
     out = r.stdout.splitlines()
@@ -94,6 +96,7 @@ def test_train_rehearsal_smoke(tmp_path, pkg, acc):
     nb = json.loads((tmp_path/'W.rehearsed.ipynb').read_text())
     text = ''.join(''.join(o.get('text', '')) for c in nb['cells'] for o in c.get('outputs', []))
     assert 'no competition data attached: validation on synthetic pages' in text and '(smoke)' in text, text[:2000]
-    assert f"device: {'xla' if acc == 'tpu' else 'cpu'}" in (run_dir/'config.yaml').read_text()
+    cfg = (run_dir/'config.yaml').read_text()
+    assert f"device: {'xla' if acc == 'tpu' else 'cpu'}" in cfg and '  lr: 0.0125\n' in cfg, cfg
     assert venv_state() == before, '.venv changed'
     no_secret_in(tmp_path/'K', tmp_path/'W', tmp_path/'W.rehearsed.ipynb')
