@@ -255,7 +255,7 @@ def _kaggle_build(a):
     else:
         if a.stage is None or a.accelerator is None: raise UserError('build train needs --stage and --accelerator gpu|tpu')
         out = build_train(a.user, a.stage, a.accelerator, a.out, config=a.config, params=a.param or [], slug=a.slug,
-                          package=a.package, internet=a.internet)
+                          package=a.package, internet=a.internet, resume_from=a.resume_from or [])
     m = json.loads((out/'kernel-metadata.json').read_text())
     print(f"built {out}: {m['id']} runs {m['code_file']} (gpu {str(m['enable_gpu']).lower()}, tpu {str(m['enable_tpu']).lower()}, "
           f"internet {'on' if m['enable_internet'] else 'off'}; sources: {', '.join(m['dataset_sources'] + m['competition_sources'])})")
@@ -448,6 +448,7 @@ def _add_kaggle_build(ks):
     b.add_argument('--config', help="train: the stage's config YAML (carried inside the notebook)")
     b.add_argument('-p', '--param', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='train: a notebook parameter, e.g. -p epochs 3')
     b.add_argument('--internet', action='store_true', help='train: turn the internet on (default off)')
+    b.add_argument('--resume-from', nargs='+', metavar='USER/SLUG', help="train: attach these kernels' output and resume from their latest.pt")
     b.set_defaults(func=cmd_kaggle)
 
 # %% ../nbs/90_cli.ipynb #efac7fd5

@@ -130,10 +130,10 @@ def build_submit(user: str, out, slug: str = 'ecgkit-submit', package: str | Non
     check_metadata(out)
     return out
 
-# %% ../nbs/70_kaggle.ipynb #7185e1da
+# %% ../nbs/70_kaggle.ipynb #cd49e3d6
 def build_train(user: str, stage, accelerator: str, out, config=None, params=(), slug: str | None = None,
-                package: str | None = None, internet: bool = False) -> Path:
-    "Build a training kernel folder for `stage` on `accelerator` (gpu|tpu); `params` are extra (key, value) pairs."
+                package: str | None = None, internet: bool = False, resume_from=()) -> Path:
+    "Build a training kernel folder for `stage` on `accelerator` (gpu|tpu); `params`: (key, value) pairs; `resume_from`: kernel ids."
     if accelerator not in ('gpu', 'tpu'): raise UserError(f"unknown accelerator {accelerator!r} (gpu or tpu)")
     cfg_text = None
     if config is not None:
@@ -148,7 +148,7 @@ def build_train(user: str, stage, accelerator: str, out, config=None, params=(),
             dict(kind='train', accelerator=accelerator, package=package, internet=internet))
     _add_setup_cell(out/'train.ipynb', 'install.txt', 'train_setup.txt')
     meta = kernel_metadata(user, slug, 'train.ipynb', gpu=accelerator == 'gpu', tpu=accelerator == 'tpu',
-                           internet=internet, datasets=[package])
+                           internet=internet, datasets=[package], kernels=list(resume_from))
     atomic_write_text(out/'kernel-metadata.json', json.dumps(meta, indent=1) + '\n')
     check_metadata(out)
     return out
