@@ -264,9 +264,10 @@ def _kaggle_build(a):
 # %% ../nbs/90_cli.ipynb #80c9f9a9
 def _kaggle_rehearse(a):
     "`kaggle rehearse`: run a kernel folder offline (ecgkit.kaggle.rehearse) and print its report."
-    from ecgkit.kaggle import rehearse
+    from ecgkit.kaggle import param_value, rehearse
+    params = {**({'workers': a.workers} if a.workers else {}), **{k: param_value(v) for k, v in a.param or []}}
     r = rehearse(a.dir, a.out, test_view=a.input, package_dir=a.package, hidden_images=a.hidden_images, timeout=a.timeout,
-                 params={'workers': a.workers} if a.workers else None)
+                 params=params or None, attach=a.attach or [])
     if r['kind'] == 'train':
         print(f"train kernel {r['kernel']} ran offline in smoke mode in {r['seconds']} s: {len(r['runs'])} checkpoint(s) in {a.out}/runs")
         return 0
@@ -470,6 +471,8 @@ def _add_kaggle(sub):
     r.add_argument('dir'); r.add_argument('--input', help='a test view (ecgkit testview) for a submission kernel'); r.add_argument('--out', required=True)
     r.add_argument('--package', help='a package folder (default: built now)'); r.add_argument('--hidden-images', type=int, metavar='N')
     r.add_argument('--workers', type=int, help='override the kernel\'s digitizer workers'); r.add_argument('--timeout', type=int, default=3600)
+    r.add_argument('--attach', nargs='+', metavar='DIR', help="folders mounted as kernel sources (an earlier rehearsal's --out, to resume)")
+    r.add_argument('-p', '--param', nargs=2, action='append', metavar=('KEY', 'VALUE'), help='a kernel parameter on top, e.g. -p epochs 2')
     for x in (v, k, p, q, d, r): x.set_defaults(func=cmd_kaggle)
 
 # %% ../nbs/90_cli.ipynb #bef1a88a

@@ -23,8 +23,8 @@ TEMPLATES = PKG/'templates'
 
 # %% auto #0
 __all__ = ['COMPETITION', 'PACKAGE_SLUG', 'LIMIT_S', 'PKG', 'TEMPLATES', 'kernel_metadata', 'check_metadata', 'prepare',
-           'build_submit', 'build_train', 'source_root', 'build_wheel', 'package', 'has_credentials', 'kaggle_run',
-           'push', 'push_package', 'download_subset', 'fake_input', 'run_kernel', 'rehearse']
+           'param_value', 'build_submit', 'build_train', 'source_root', 'build_wheel', 'package', 'has_credentials',
+           'kaggle_run', 'push', 'push_package', 'download_subset', 'fake_input', 'run_kernel', 'rehearse']
 
 # %% ../nbs/70_kaggle.ipynb #164834af
 def kernel_metadata(user: str, slug: str, code_file: str, gpu: bool = False, tpu: bool = False, internet: bool = False,
@@ -107,8 +107,8 @@ def _add_setup_cell(path, *parts):
                                 'metadata': {'tags': ['ecgkit-setup']}, 'outputs': [], 'source': src.splitlines(True)})
     atomic_write_text(path, json.dumps(nb, indent=1) + '\n')
 
-# %% ../nbs/70_kaggle.ipynb #d6a39f42
-def _param(v):
+# %% ../nbs/70_kaggle.ipynb #9d9b69ba
+def param_value(v):
     "A command-line parameter value as papermill's -p reads it (int, float, bool, None, else the text)."
     if not isinstance(v, str): return v
     for conv in (int, float):
@@ -130,7 +130,7 @@ def build_submit(user: str, out, slug: str = 'ecgkit-submit', package: str | Non
     check_metadata(out)
     return out
 
-# %% ../nbs/70_kaggle.ipynb #cd49e3d6
+# %% ../nbs/70_kaggle.ipynb #07165040
 def build_train(user: str, stage, accelerator: str, out, config=None, params=(), slug: str | None = None,
                 package: str | None = None, internet: bool = False, resume_from=()) -> Path:
     "Build a training kernel folder for `stage` on `accelerator` (gpu|tpu); `params`: (key, value) pairs; `resume_from`: kernel ids."
@@ -140,7 +140,7 @@ def build_train(user: str, stage, accelerator: str, out, config=None, params=(),
         if not Path(config).is_file(): raise UserError(f"config file not found: {config}")
         cfg_text = Path(config).read_text()
     p = {'stage': stage, 'device': 'cuda' if accelerator == 'gpu' else 'xla', 'run_dir': '/kaggle/working/runs', 'resume': 'auto'}
-    p.update({k: _param(v) for k, v in params}, **({'config_yaml': cfg_text} if cfg_text else {}))
+    p.update({k: param_value(v) for k, v in params}, **({'config_yaml': cfg_text} if cfg_text else {}))
     out = _claim_kernel_dir(out)
     package = package or f'{user}/{PACKAGE_SLUG}'
     slug = slug or f"ecgkit-train-{str(stage).lower()}-{accelerator}"
@@ -278,10 +278,11 @@ def download_subset(n: int, out, types=('0001',), seed: int = 0, log=print) -> d
     log(f"downloaded {got} of {len(files)} files ({len(files) - got} were there) for {n} ids into {out}")
     return dict(ids=ids, fetched=got, files=len(files))
 
-# %% ../nbs/70_kaggle.ipynb #3e288284
-def fake_input(root, package_dir, test_view=None) -> Path:
-    "Build a fake /kaggle/input under `root` from a package folder and (optionally) a competition-layout folder."
+# %% ../nbs/70_kaggle.ipynb #7b60ba2b
+def fake_input(root, package_dir, test_view=None, attach=()) -> Path:
+    "A fake /kaggle/input under `root`: a package folder, a competition-layout folder, `attach`ed folders (kernel outputs)."
     inp = Path(root)/'input'
+    for a in map(Path, attach): shutil.copytree(a, inp/'kernels'/a.name)
     pk = inp/'datasets'/'mounted-elsewhere'/'ecgkit-pkg-v7'           # not /kaggle/input/ecgkit-package
     pk.mkdir(parents=True)
     for w in Path(package_dir).glob('*.whl'): shutil.copy2(w, pk/w.name)
@@ -339,9 +340,20 @@ def _submit_report(work: Path, test_csv, seconds: float, hidden_images: int | No
     if hidden_images: r.update(hidden_images=hidden_images, hidden_h=round(hidden_images*spi/3600, 2), within_limit=hidden_images*spi < LIMIT_S)
     return r
 
-# %% ../nbs/70_kaggle.ipynb #6bcbe8ed
+# %% ../nbs/70_kaggle.ipynb #0b792f40
+def _kernel_params(note: dict, inp, work, site, params=None) -> tuple:
+    "(parameters, extra environment) of a rehearsed kernel built with `note` (its metadata.ecgkit)."
+    p = {**note.get('params', {}), 'input_root': str(inp), 'working': str(work), 'site': str(site)}
+    env = {}
+    if note.get('kind') == 'train':
+        tpu = note.get('accelerator') == 'tpu'
+        p.update(smoke=True, run_dir=str(Path(work)/'runs'), device='xla' if tpu else 'cpu')
+        if tpu: env['PJRT_DEVICE'] = 'CPU'
+    return {**p, **(params or {})}, env
+
+# %% ../nbs/70_kaggle.ipynb #e09a5075
 def rehearse(kernel_dir, out, test_view=None, package_dir=None, hidden_images: int | None = None, timeout: int = 3600,
-             params: dict | None = None, log=print) -> dict:
+             params: dict | None = None, attach=(), log=print) -> dict:
     "Run the kernel folder offline against a fake /kaggle/input; `out` plays /kaggle/working; `params` on top. Returns the report."
     kernel_dir = Path(kernel_dir); check_metadata(kernel_dir)
     meta = json.loads((kernel_dir/'kernel-metadata.json').read_text())
@@ -351,17 +363,15 @@ def rehearse(kernel_dir, out, test_view=None, package_dir=None, hidden_images: i
     if kind == 'submit':
         if test_view is None: raise UserError('a submission kernel needs --input TESTVIEW (ecgkit testview ...)')
         if not (Path(test_view)/'test.csv').is_file(): raise UserError(f"no test.csv in {test_view}: make one with ecgkit testview")
-    work, params_in = _claim_workdir(out), params
+    for a in attach:
+        if not Path(a).is_dir(): raise UserError(f"--attach {a}: not a folder")
+        if Path(a).resolve() == Path(out).resolve(): raise UserError(f"--attach {a} is --out: rehearse into another folder")
+    work = _claim_workdir(out)
     with tempfile.TemporaryDirectory(prefix='ecgkit-rehearsal-') as td:
         td = Path(td)
         if package_dir is None: package(td/'package', user='rehearsal'); package_dir = td/'package'
-        inp = fake_input(td/'kaggle', package_dir, test_view if kind == 'submit' else None); (td/'site').mkdir()
-        params = {**note.get('params', {}), 'input_root': str(inp), 'working': str(work), 'site': str(td/'site'), **(params or {})}
-        extra = {}
-        if kind == 'train':
-            tpu = note.get('accelerator') == 'tpu'
-            params = {**params, 'smoke': True, 'run_dir': str(work/'runs'), 'device': 'xla' if tpu else 'cpu', **(params_in or {})}
-            extra = dict(PJRT_DEVICE='CPU') if tpu else {}
+        inp = fake_input(td/'kaggle', package_dir, test_view if kind == 'submit' else None, attach); (td/'site').mkdir()
+        params, extra = _kernel_params(note, inp, work, td/'site', params)
         log(f"rehearsing {kind} kernel {meta['id']} offline (input {inp}, working {work})")
         secs = run_kernel(nb, work.parent/f"{work.name}.rehearsed.ipynb", params, _kernel_env(td/'site', extra), td, timeout)
     rep = dict(kind=kind, kernel=meta['id'], seconds=round(secs, 1))

@@ -1,7 +1,7 @@
 """The offline rehearsal of Kaggle kernels, through the console script: the submission kernel on a 2-image test view
 (installed with pip --target from a freshly built wheel, found under a fake /kaggle/input by glob) writes the same
 submission as `ecgkit digitize`, valid, with the time report; the training kernel runs its smoke mode (GPU kernel
-on the CPU; the TPU kernel on XLA's CPU device: slow). `.venv` is unchanged and no secret lands in any file."""
+on the CPU, then its next version resuming from the first one's output; the TPU kernel on XLA's CPU device: slow). `.venv` is unchanged and no secret lands in any file."""
 import hashlib, json, os, subprocess, sys
 from pathlib import Path
 
@@ -98,5 +98,12 @@ def test_train_rehearsal_smoke(tmp_path, pkg, acc):
     assert 'no competition data attached: validation on synthetic pages' in text and '(smoke)' in text, text[:2000]
     cfg = (run_dir/'config.yaml').read_text()
     assert f"device: {'xla' if acc == 'tpu' else 'cpu'}" in cfg and '  lr: 0.0125\n' in cfg, cfg
+    if acc == 'gpu':      # the next version of the kernel, with this one's output attached: it resumes from latest.pt
+        r = run('kaggle', 'rehearse', tmp_path/'K', '--out', tmp_path/'W2', '--package', pkg, '--attach', tmp_path/'W', '-p', 'epochs', '2')
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        nb = json.loads((tmp_path/'W2.rehearsed.ipynb').read_text())
+        text = ''.join(''.join(o.get('text', '')) for c in nb['cells'] for o in c.get('outputs', []))
+        assert 'resuming from ' in text and 'resumed from latest.pt at epoch 1' in text, text[-3000:]
+        assert (tmp_path/'W2'/'runs'/'stage0'/'checkpoints'/'epoch_1.pt').is_file()
     assert venv_state() == before, '.venv changed'
     no_secret_in(tmp_path/'K', tmp_path/'W', tmp_path/'W.rehearsed.ipynb')
