@@ -2,7 +2,7 @@
 (installed with pip --target from a freshly built wheel, found under a fake /kaggle/input by glob) writes the same
 submission as `ecgkit digitize`, valid, with the time report; the training kernel runs its smoke mode (GPU kernel
 on the CPU, then its next version resuming from the first one's output; the TPU kernel on XLA's CPU device: slow). `.venv` is unchanged and no secret lands in any file."""
-import hashlib, json, os, subprocess, sys
+import hashlib, importlib.util, json, os, subprocess, sys
 from pathlib import Path
 
 import pandas as pd
@@ -82,6 +82,7 @@ def test_submit_rehearsal_matches_digitize(sample, tmp_path, pkg):
 
 @pytest.mark.parametrize('acc', ['gpu', pytest.param('tpu', marks=pytest.mark.slow)])
 def test_train_rehearsal_smoke(tmp_path, pkg, acc):
+    if acc == 'tpu' and importlib.util.find_spec('torch_xla') is None: pytest.skip('torch_xla is not installed (the tpu extra)')
     before = venv_state()
     (tmp_path/'c.yaml').write_text('train:\n  batch_size: 8\n  lr: 0.0125\n')       # carried in the notebook, applied like --config
     assert run('kaggle', 'build', 'train', '--user', 'u', '--stage', '0', '--accelerator', acc, '--config', tmp_path/'c.yaml',
