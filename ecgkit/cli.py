@@ -269,6 +269,7 @@ def _kaggle_rehearse(a):
     r = rehearse(a.dir, a.out, test_view=a.input, package_dir=a.package, hidden_images=a.hidden_images, timeout=a.timeout,
                  params=params or None, attach=a.attach or [])
     if r['kind'] == 'train':
+        print(f"network during the run: {r['network']}")
         print(f"train kernel {r['kernel']} ran offline in smoke mode in {r['seconds']} s: {len(r['runs'])} checkpoint(s) in {a.out}/runs")
         return 0
     print(f"submission {'valid' if r['valid'] else 'INVALID'}: {r['validation']}")
@@ -276,6 +277,7 @@ def _kaggle_rehearse(a):
           f"digitizing: {r['fit_in_limit']:,} images fit in the 9 h limit at this speed (this machine, not Kaggle's)")
     if r.get('hidden_images'):
         print(f"hidden test set of {r['hidden_images']:,} images: {r['hidden_h']} h, {'within' if r['within_limit'] else 'OVER'} the 9 h limit")
+    print(f"network during the run: {r['network']}")
     print(f"kernel output (its /kaggle/working) in {a.out}; report in {a.out}/rehearsal.json")
     return 0 if r['valid'] else 1
 

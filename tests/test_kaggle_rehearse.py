@@ -62,6 +62,7 @@ def test_submit_rehearsal_matches_digitize(sample, tmp_path, pkg):
     assert out[0] == f'submission valid: valid submission: {n:,} rows, every expected id once, all values finite', out
     assert out[1].startswith('2 images in ') and ' s per image digitizing: ' in out[1] and 'fit in the 9 h limit' in out[1], out
     assert out[2].startswith('hidden test set of 1,000 images: ') and 'the 9 h limit' in out[2], out
+    assert out[3].startswith('network during the run: '), out
     rep = json.loads((tmp_path/'W'/'rehearsal.json').read_text())
     assert rep['valid'] and rep['images'] == 2 and rep['s_per_image'] > 0 and abs(rep['fit_in_limit'] - 9*3600/rep['s_per_image']) < 0.01*rep['fit_in_limit']
     # what the kernel ran: the wheel under the fake input (not the checkout), found by glob under another mount path
@@ -91,7 +92,8 @@ def test_train_rehearsal_smoke(tmp_path, pkg, acc):
     assert r.returncode == 0, (r.stdout, r.stderr)
     out = r.stdout.splitlines()
     assert out[0].startswith(f'rehearsing train kernel u/ecgkit-train-0-{acc} offline'), out
-    assert out[1].startswith(f'train kernel u/ecgkit-train-0-{acc} ran offline in smoke mode in ') and '4 checkpoint(s)' in out[1], out
+    assert out[1] == 'network during the run: none: own network namespace, loopback only' or 'dead proxies only' in out[1], out
+    assert out[2].startswith(f'train kernel u/ecgkit-train-0-{acc} ran offline in smoke mode in ') and '4 checkpoint(s)' in out[2], out
     run_dir = tmp_path/'W'/'runs'/'stage0'
     assert (run_dir/'checkpoints'/'latest.pt').is_file() and (run_dir/'final_metrics.json').is_file()
     nb = json.loads((tmp_path/'W.rehearsed.ipynb').read_text())
