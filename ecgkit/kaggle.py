@@ -22,10 +22,10 @@ PKG = Path(str(importlib.resources.files('ecgkit')))      # the installed packag
 TEMPLATES = PKG/'templates'
 
 # %% auto #0
-__all__ = ['COMPETITION', 'PACKAGE_SLUG', 'LIMIT_S', 'PKG', 'TEMPLATES', 'kernel_metadata', 'check_metadata', 'prepare',
-           'param_value', 'build_submit', 'build_train', 'source_root', 'build_wheel', 'package', 'has_credentials',
-           'kaggle_run', 'push', 'push_package', 'download_subset', 'fake_input', 'offline_prefix', 'run_kernel',
-           'rehearse']
+__all__ = ['COMPETITION', 'PACKAGE_SLUG', 'LIMIT_S', 'PKG', 'TEMPLATES', 'kernel_metadata', 'check_metadata', 'nb_parameters',
+           'prepare', 'param_value', 'build_submit', 'build_train', 'source_root', 'build_wheel', 'package',
+           'has_credentials', 'kaggle_run', 'push', 'push_package', 'download_subset', 'fake_input', 'offline_prefix',
+           'run_kernel', 'rehearse']
 
 # %% ../nbs/70_kaggle.ipynb #164834af
 def kernel_metadata(user: str, slug: str, code_file: str, gpu: bool = False, tpu: bool = False, internet: bool = False,
@@ -83,15 +83,26 @@ def _claim_kernel_dir(out) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     return out
 
-# %% ../nbs/70_kaggle.ipynb #6c0cabb9
+# %% ../nbs/70_kaggle.ipynb #aef3740e
+def nb_parameters(path) -> list[str]:
+    "The names assigned in the `parameters`-tagged cell of notebook `path`."
+    nb = json.loads(Path(path).read_text())
+    cell = next((c for c in nb['cells'] if 'parameters' in c.get('metadata', {}).get('tags', [])), None)
+    return [] if cell is None else re.findall(r'^(\w+)\s*=', ''.join(cell['source']), re.M)
+
+# %% ../nbs/70_kaggle.ipynb #c018162a
 def prepare(template, out, params: dict, note: dict) -> Path:
     "Write `template` with `params` injected (papermill --prepare-only) to `out`; `note` goes to metadata.ecgkit."
-    import papermill as pm
-    with tempfile.TemporaryDirectory() as td:
-        tmp = Path(td)/Path(out).name
-        pm.execute_notebook(str(template), str(tmp), parameters=params, prepare_only=True, kernel_name='python3',
-                            log_output=False, progress_bar=False)
-        nb = json.loads(tmp.read_text())
+    import logging, papermill as pm
+    lg = logging.getLogger('papermill'); level = lg.level
+    lg.setLevel(logging.ERROR)            # its parameter warnings: `nb_parameters` checks the names before
+    try:
+        with tempfile.TemporaryDirectory() as td:
+            tmp = Path(td)/Path(out).name
+            pm.execute_notebook(str(template), str(tmp), parameters=params, prepare_only=True, kernel_name='python3',
+                                log_output=False, progress_bar=False)
+            nb = json.loads(tmp.read_text())
+    finally: lg.setLevel(level)
     nb['metadata']['ecgkit'] = {**note, 'params': params, 'version': __version__}
     nb['metadata'].pop('papermill', None)
     for c in nb['cells']: c.get('metadata', {}).pop('papermill', None)
@@ -131,7 +142,7 @@ def build_submit(user: str, out, slug: str = 'ecgkit-submit', package: str | Non
     check_metadata(out)
     return out
 
-# %% ../nbs/70_kaggle.ipynb #07165040
+# %% ../nbs/70_kaggle.ipynb #518be0e2
 def build_train(user: str, stage, accelerator: str, out, config=None, params=(), slug: str | None = None,
                 package: str | None = None, internet: bool = False, resume_from=()) -> Path:
     "Build a training kernel folder for `stage` on `accelerator` (gpu|tpu); `params`: (key, value) pairs; `resume_from`: kernel ids."
@@ -140,6 +151,9 @@ def build_train(user: str, stage, accelerator: str, out, config=None, params=(),
     if config is not None:
         if not Path(config).is_file(): raise UserError(f"config file not found: {config}")
         cfg_text = Path(config).read_text()
+    known = nb_parameters(TEMPLATES/'train.ipynb') + ['input_root', 'working', 'site']
+    bad = [k for k, _ in params if k not in known]
+    if bad: raise UserError(f"unknown notebook parameter {bad[0]!r} (one of {', '.join(known)})")
     p = {'stage': stage, 'device': 'cuda' if accelerator == 'gpu' else 'xla', 'run_dir': '/kaggle/working/runs', 'resume': 'auto'}
     p.update({k: param_value(v) for k, v in params}, **({'config_yaml': cfg_text} if cfg_text else {}))
     out = _claim_kernel_dir(out)

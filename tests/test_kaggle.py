@@ -102,6 +102,7 @@ def test_build_train(kg, tmp_path):
     r = kg('build', 'train', '--user', 'u', '--stage', '0', '--accelerator', 'gpu', '--config', tmp_path/'c.yaml',
            '-p', 'epochs', '2', '--out', tmp_path/'T')
     assert r.returncode == 0 and 'u/ecgkit-train-0-gpu runs train.ipynb (gpu true, tpu false, internet off' in r.stdout, r.stderr
+    assert r.stderr == ''
     nb = json.loads((tmp_path/'T'/'train.ipynb').read_text())
     inj = next(''.join(c['source']) for c in nb['cells'] if 'injected-parameters' in c['metadata'].get('tags', []))
     assert 'device = "cuda"' in inj and 'epochs = 2' in inj and 'lr: 0.02' in inj and 'run_dir = "/kaggle/working/runs"' in inj
@@ -158,6 +159,8 @@ def test_user_errors(kg, tmp_path):
     user_error(kg('build', 'train', '--user', 'u', '--out', tmp_path/'T'), 'needs --stage and --accelerator')
     user_error(kg('build', 'train', '--user', 'u', '--stage', '0', '--accelerator', 'gpu', '--config', tmp_path/'no.yaml',
                   '--out', tmp_path/'T'), 'config file not found')
+    user_error(kg('build', 'train', '--user', 'u', '--stage', '0', '--accelerator', 'gpu', '-p', 'epoch', '3', '--out', tmp_path/'T'),
+               "unknown notebook parameter 'epoch'")
     user_error(kg('validate', tmp_path/'mine'), 'no kernel-metadata.json')
     (tmp_path/'mine'/'kernel-metadata.json').write_text(json.dumps({'id': 'bad', 'title': 'x', 'code_file': 'k.py',
                                                                    'language': 'python', 'kernel_type': 'notebook', 'enable_gpu': 'yes'}))
