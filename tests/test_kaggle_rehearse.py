@@ -69,6 +69,7 @@ def test_submit_rehearsal_matches_digitize(sample, tmp_path, pkg):
     nb = json.loads((tmp_path/'W.rehearsed.ipynb').read_text())
     text = ''.join(''.join(o.get('text', '')) for c in nb['cells'] for o in c.get('outputs', []))
     assert 'installed from ' in text and '/datasets/mounted-elsewhere/' in text and '/competitions/physionet-ecg-image-digitization' in text
+    assert 'requirements of the wheel: all ' in text, text[:3000]
     assert run('validate', '--test', tmp_path/'V'/'test.csv', '--submission', tmp_path/'W'/'submission.csv').returncode == 0
     # the same submission as the digitizer run directly on the view
     assert run('digitize', tmp_path/'V', '--out', tmp_path/'S.csv').returncode == 0
