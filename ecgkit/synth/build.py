@@ -19,8 +19,8 @@ from ..paper import Paper
 from .render import PIXEL_CENTER, TYPES, Labels, Style, load_labels, render
 
 # %% auto #0
-__all__ = ['SYNTH_MARK', 'seeds', 'make_id', 'make_print', 'synth_image', 'trace_mask', 'BuildReport', 'source_key', 'build',
-           'gallery']
+__all__ = ['GREY_TYPES', 'SYNTH_MARK', 'seeds', 'make_id', 'make_print', 'synth_image', 'trace_mask', 'BuildReport', 'source_key',
+           'build', 'gallery']
 
 # %% ../../nbs/16_synth_build.ipynb #5288530f
 def seeds(seed: int, *key) -> np.random.Generator:
@@ -113,11 +113,22 @@ def _todo(folder: Path, rid: str, types) -> list:
     return [t for t in types if not (image_path(folder.parent, rid, t).is_file() and (folder/f'{rid}-{t}.labels.npz').is_file())]
 
 # %% ../../nbs/16_synth_build.ipynb #131e5ee2
+GREY_TYPES = ('0004',)                    # written as one-channel grey PNGs, as the devset's are
+
+def _png(img, t: str) -> bytes:
+    "`img` (RGB, or grey (H, W)) as PNG bytes: one grey channel for `GREY_TYPES`; zlib level 2, the 'up' filter (grey: RLE)."
+    grey = img.ndim == 2 or t in GREY_TYPES
+    a = (img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)) if grey else np.ascontiguousarray(img[..., ::-1])
+    opts = [cv2.IMWRITE_PNG_COMPRESSION, 2, cv2.IMWRITE_PNG_STRATEGY,
+            cv2.IMWRITE_PNG_STRATEGY_RLE if grey else cv2.IMWRITE_PNG_STRATEGY_DEFAULT]
+    if hasattr(cv2, 'IMWRITE_PNG_FILTER'): opts += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+    ok, buf = cv2.imencode('.png', a, opts)
+    if not ok: raise ValueError(f"PNG encoding failed for an image of shape {img.shape}")
+    return buf.tobytes()
+
 def _save_image(folder: Path, rid: str, t: str, img, lab: Labels):
     "Write `img` as `{rid}-{t}.png` and `lab` as `{rid}-{t}.labels.npz` in `folder`, each atomically."
-    with atomic_path(folder/f'{rid}-{t}.png') as tmp:
-        ok, buf = cv2.imencode('.png', np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 3])
-        tmp.write_bytes(buf.tobytes())
+    with atomic_path(folder/f'{rid}-{t}.png') as tmp: tmp.write_bytes(_png(img, t))
     with atomic_path(folder/f'{rid}-{t}.labels.npz') as tmp:
         with open(tmp, 'wb') as f: lab.save(f)
 

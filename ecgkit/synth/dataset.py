@@ -4,18 +4,22 @@
 
 # %% ../../nbs/17_synth_dataset.ipynb #ccf98d14
 from __future__ import annotations
+from dataclasses import replace
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
 from ..core import seed_worker
 from ..paper import Paper
-from .build import make_print, seeds, synth_image
+from .build import make_print, seeds, synth_image, trace_mask
 from .render import TYPES, Labels
+from .warp import Warp, as_size, homography, on_page, page_xy, warp_image, warp_labels
 
 # %% auto #0
-__all__ = ['default_transform', 'SynthDataset']
+__all__ = ['default_transform', 'SynthDataset', 'scale_warp', 'rescale', 'page_homography', 'page_inverse', 'residual',
+           'view_warp', 'view_labels', 'page_view', 'view_target', 'follow', 'feed_tensors', 'PageFeed']
 
 # %% ../../nbs/17_synth_dataset.ipynb #8bf3a4f2
 def default_transform(img: np.ndarray, labels: Labels, drawn) -> dict:
@@ -37,7 +41,8 @@ class SynthDataset(Dataset):
     def __len__(self): return self.length
     def set_epoch(self, epoch: int): self.epoch = int(epoch)
 
-    def __getitem__(self, i):
+    def page(self, i):
+        "(image, labels, drawn record) of item i, from the generator of (seed, epoch, i)."
         if not 0 <= i < self.length: raise IndexError(i)
         rng = seeds(self.seed, self.epoch, i)
         rec = self.source[int(rng.integers(len(self.source)))] if self.length != len(self.source) * len(self.types) \
@@ -45,4 +50,203 @@ class SynthDataset(Dataset):
         drawn, style = make_print(rec, rng, self.fs, self.paper)
         t = self.types[i % len(self.types)]
         img, lab = synth_image(drawn, style, t, rng, self.paper, self.aug_cfg)
-        return self.transform(img, lab, drawn)
+        return img, lab, drawn
+
+    def __getitem__(self, i): return self.transform(*self.page(i))
+
+# %% ../../nbs/17_synth_dataset.ipynb #136cf0af
+def scale_warp(size, s: float, window=None) -> Warp:
+    "Resize an image of `size` (H, W) by `s` (to the size `cv2.resize` gives), keeping only `window` (x0, y0, w, h) of the result."
+    H, W = as_size(size)
+    Hs, Ws = max(int(round(H * s)), 1), max(int(round(W * s)), 1)
+    sx, sy = Ws / W, Hs / H
+    x0, y0, w, h = window if window is not None else (0, 0, Ws, Hs)
+    M = np.array([[sx, 0, (sx - 1) / 2 - x0], [0, sy, (sy - 1) / 2 - y0], [0, 0, 1.]])
+    return homography(M, (h, w), (H, W))
+
+# %% ../../nbs/17_synth_dataset.ipynb #045cbc2c
+def rescale(img, labels: Labels, s: float, window=None, border=0):
+    "(`img`, `labels`) at `s` × their resolution, only `window` (x0, y0, w, h) of the result made."
+    w = scale_warp(labels.size, s, window)
+    if s < 1:
+        H, W = as_size(labels.size)
+        small = cv2.resize(img, (max(int(round(W * s)), 1), max(int(round(H * s)), 1)), interpolation=cv2.INTER_AREA)
+        out = small if window is None else warp_image(small, scale_warp(small.shape[:2], 1., window), border)
+    else: out = warp_image(img, w, border)
+    return out, warp_labels(labels, w)
+
+# %% ../../nbs/17_synth_dataset.ipynb #d9d1cf89
+def _h(M, x, y):
+    w = M[2, 0] * x + M[2, 1] * y + M[2, 2]
+    return (M[0, 0] * x + M[0, 1] * y + M[0, 2]) / w, (M[1, 0] * x + M[1, 1] * y + M[1, 2]) / w
+
+def page_homography(labels: Labels) -> np.ndarray:
+    "The least-squares homography canonical page -> image through (a lattice of) the defined nodes of `labels.page_map`."
+    k = max(1, int(np.sqrt(labels.page_map[..., 0].size / 2500)))      # about 2500 nodes are plenty for 8 numbers
+    pm, s = labels.page_map[::k, ::k], float(labels.map_step * k)
+    gy, gx = np.mgrid[0:pm.shape[0], 0:pm.shape[1]] * s
+    ok = np.isfinite(pm).all(-1)
+    M, _ = cv2.findHomography(pm[ok].astype(np.float64), np.stack([gx[ok], gy[ok]], 1), 0)
+    return M
+
+# %% ../../nbs/17_synth_dataset.ipynb #0c511257
+def _map_jac(labels: Labels, x, y):
+    "The page map at image points (x, y) and its derivatives along x and y: three (..., 2) arrays (NaN where a node is)."
+    pm, s = labels.page_map, float(labels.map_step)
+    h, w = pm.shape[:2]
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    gx, gy = np.clip(np.where(bad, 0, x) / s, 0, w - 1), np.clip(np.where(bad, 0, y) / s, 0, h - 1)
+    x0, y0 = np.minimum(gx.astype(np.intp), w - 2), np.minimum(gy.astype(np.intp), h - 2)
+    fx, fy = (gx - x0)[..., None], (gy - y0)[..., None]
+    a, b, c, d = pm[y0, x0], pm[y0, x0 + 1], pm[y0 + 1, x0], pm[y0 + 1, x0 + 1]
+    top, bot = a + (b - a) * fx, c + (d - c) * fx
+    p = (top + (bot - top) * fy).astype(np.float64)
+    p[bad] = np.nan
+    return p, ((b - a) * (1 - fy) + (d - c) * fy) / s, (bot - top) / s
+
+# %% ../../nbs/17_synth_dataset.ipynb #b7d42d8a
+def page_inverse(labels: Labels, u, v, iters: int = 8, tol: float = 0.02, M=None):
+    "(x, y, found): image points whose canonical page position is (u, v); homography start, then Newton steps on the page map."
+    u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
+    x0, y0 = _h(page_homography(labels) if M is None else M, u, v)
+    x, y = x0.copy(), y0.copy()
+    for _ in range(iters):
+        p, px, py = _map_jac(labels, x, y)
+        a, c, b, d = px[..., 0], px[..., 1], py[..., 0], py[..., 1]            # the Jacobian of the bilinear map
+        ex, ey = p[..., 0] - u, p[..., 1] - v
+        with np.errstate(all='ignore'): dx, dy = (d * ex - b * ey) / (a * d - b * c), (a * ey - c * ex) / (a * d - b * c)
+        ok = np.isfinite(dx) & np.isfinite(dy)
+        x, y = np.where(ok, x - dx, x), np.where(ok, y - dy, y)
+        if not np.any(np.abs(np.where(ok, dx, 0)) + np.abs(np.where(ok, dy, 0)) > 1e-3): break
+    p, (H, W) = page_xy(labels, x, y), labels.size
+    inside = (x >= -0.5) & (x <= W - 0.5) & (y >= -0.5) & (y <= H - 0.5)
+    with np.errstate(invalid='ignore'): found = inside & (np.hypot(p[..., 0] - u, p[..., 1] - v) < tol)
+    return np.where(found, x, np.nan), np.where(found, y, np.nan), found
+
+# %% ../../nbs/17_synth_dataset.ipynb #a336a833
+def residual(rng, size, shift_px: float = 0.5, scale: float = 0.005) -> np.ndarray:
+    "A random misregistration (3×3, view -> page) of a page of `size` (H, W): shift ±`shift_px` per axis, scale 1 ± `scale` about its centre."
+    H, W = as_size(size)
+    t, k = rng.uniform(-shift_px, shift_px, 2), 1 + rng.uniform(-scale, scale)
+    cx, cy = (W - 1) / 2, (H - 1) / 2
+    return np.array([[k, 0, cx - k * cx + t[0]], [0, k, cy - k * cy + t[1]], [0, 0, 1.]])
+
+# %% ../../nbs/17_synth_dataset.ipynb #420e59cf
+def view_warp(labels: Labels, A=None, window=None) -> Warp:
+    "Image -> its page-frame view (only `window` (x0, y0, w, h) of it), the view misregistered by `A` (view -> page; default none)."
+    Hp, Wp = labels.paper['page_size']
+    x0, y0, w, h = window if window is not None else (0, 0, Wp, Hp)
+    A = np.eye(3) if A is None else np.asarray(A, np.float64)
+    Ai, M = np.linalg.inv(A), page_homography(labels)
+    def backward(x, y):
+        u, v = _h(A, x + x0, y + y0)
+        bx, by, found = page_inverse(labels, u, v, M=M)
+        hx, hy = _h(M, u, v)
+        return np.where(found, bx, hx), np.where(found, by, hy)
+    def forward(x, y):
+        p = page_xy(labels, x, y)
+        vx, vy = _h(Ai, p[..., 0], p[..., 1])
+        return vx - x0, vy - y0
+    return Warp(backward, forward, (h, w), labels.size)
+
+# %% ../../nbs/17_synth_dataset.ipynb #fccb5ff1
+def view_labels(labels: Labels, warp: Warp, A=None, window=None) -> Labels:
+    "The labels of the view made by `warp` (`view_warp(labels, A, window)`): every label moved, traces exactly."
+    lab = warp_labels(labels, warp)
+    Ai = np.linalg.inv(np.eye(3) if A is None else np.asarray(A, np.float64))
+    x0, y0 = (window or (0, 0))[:2]
+    panels = []
+    for p, q in zip(labels.panels, lab.panels):
+        vis = on_page(labels, p['x'], p['y'])
+        vx, vy = _h(Ai, np.asarray(p['page_x'], np.float64), np.asarray(p['page_y'], np.float64))
+        vx, vy = np.where(vis, vx, np.nan), np.where(vis, vy, np.nan)
+        panels.append(dict(q, x=vx - x0, y=vy - y0, page_x=vx, page_y=vy))
+    pm = np.stack(_h(Ai, lab.page_map[..., 0].astype(np.float64), lab.page_map[..., 1].astype(np.float64)), -1)
+    return replace(lab, panels=panels, page_map=pm.astype(np.float32), orientation=0,
+                   paper=dict(lab.paper, view_window=None if window is None else [int(v) for v in window]))
+
+# %% ../../nbs/17_synth_dataset.ipynb #616eaa40
+def page_view(img, labels: Labels, A=None, window=None, border=255):
+    "`img` resampled into the canonical page frame (or `window` of it) by its labels' page map, misregistered by `A`: (view, its labels)."
+    warp = view_warp(labels, A, window)
+    return warp_image(img, warp, border), view_labels(labels, warp, A, window)
+
+# %% ../../nbs/17_synth_dataset.ipynb #d123ef05
+def view_target(labels: Labels, scale: int = 1) -> np.ndarray:
+    "The sparse trace mask of a view (or its window) made by `page_view`, at `scale` 1 or 2: float32 of the view's size × scale."
+    panels = [dict(p, page_x=p['x'], page_y=p['y']) for p in labels.panels]
+    return trace_mask(replace(labels, panels=panels, paper=dict(labels.paper, page_size=list(labels.size))), 'sparse', scale, 'page')
+
+# %% ../../nbs/17_synth_dataset.ipynb #7a903b0d
+def _window(rng, size, crop):
+    "A uniform `crop`² window (x0, y0, crop, crop) over `size` (H, W); along a side shorter than `crop` it overhangs (border shows)."
+    H, W = as_size(size)
+    x0, y0 = (int(rng.integers(min(0, n - crop), max(0, n - crop) + 1)) for n in (W, H))
+    return x0, y0, int(crop), int(crop)
+
+# %% ../../nbs/17_synth_dataset.ipynb #880cfce2
+def follow(vlabels: Labels, labels: Labels, to_view) -> Labels:
+    "`vlabels` (a view's labels) with the traces of `labels` (the image's) moved by `to_view` ((n, 2) image xy -> view xy)."
+    x0, y0 = (vlabels.paper.get('view_window') or (0, 0))[:2]
+    panels = []
+    for p, q in zip(labels.panels, vlabels.panels):
+        xy = np.stack([np.asarray(p['x'], np.float64), np.asarray(p['y'], np.float64)], -1)
+        v = np.asarray(to_view(xy), np.float64).reshape(-1, 2)
+        v[~on_page(labels, xy[:, 0], xy[:, 1])] = np.nan
+        panels.append(dict(q, x=v[:, 0] - x0, y=v[:, 1] - y0, page_x=v[:, 0], page_y=v[:, 1]))
+    return replace(vlabels, panels=panels)
+
+# %% ../../nbs/17_synth_dataset.ipynb #0119bcb5
+def _view_item(img, lab, s, rng, crop, view, view_fn, misreg):
+    "(image, labels, view, view labels) of one page at scale `s` as the feed's options ask."
+    if view is None:
+        win = None if crop is None else _window(rng, scale_warp(lab.size, s).out_size, crop)
+        return (*rescale(img, lab, s, win), None, None)
+    if view == 'fn':
+        im, lb = rescale(img, lab, s)
+        v = view_fn(im)
+        v, to_view = v if isinstance(v, tuple) else (v, None)
+        win = None if crop is None else _window(rng, np.shape(v)[:2], crop)
+        x0, y0, w, h = win or (0, 0, np.shape(v)[1], np.shape(v)[0])
+        vl = view_labels(lb, view_warp(lb, None, win), None, win)
+        return im, lb, np.asarray(v)[y0:y0 + h, x0:x0 + w], (vl if to_view is None else follow(vl, lb, to_view))
+    im, lb = rescale(img, lab, s) if s < 1 else (img, lab)
+    win = None if crop is None else _window(rng, lb.paper['page_size'], crop)
+    A = residual(rng, lb.paper['page_size'], *misreg)
+    v, vl = page_view(im, lb, A, win)
+    return (im, lb, v, vl) if crop is None else (None, None, v, vl)
+
+# %% ../../nbs/17_synth_dataset.ipynb #20a899b1
+def _chw(a) -> torch.Tensor:
+    a = np.asarray(a)
+    if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
+
+def feed_tensors(sample: dict) -> dict:
+    "Tensors of a `PageFeed` sample: the view (uint8 3×H×W) and its sparse `trace` target if made, else the image; orientation, type, scale."
+    out = dict(type=torch.tensor(TYPES.index(sample['type'])), scale=torch.tensor(sample['scale'], dtype=torch.float32))
+    if sample['view'] is None:
+        out.update(image=_chw(sample['image']), orientation=torch.tensor(sample['labels'].orientation))
+    if sample['view'] is not None: out.update(view=_chw(sample['view']), trace=torch.from_numpy(view_target(sample['view_labels'])))
+    return out
+
+# %% ../../nbs/17_synth_dataset.ipynb #bc840cd1
+class PageFeed(SynthDataset):
+    "`SynthDataset`'s pages at a drawn `scale`, cropped to `crop`², and with a page-frame `view` (None, 'labels', 'fn'); `transform(sample)`."
+    def __init__(self, source, types=('0001',), length: int = None, seed: int = 0, fs=None, paper: Paper = None, aug_cfg=None,
+                 scale=(1.0, 1.0), crop: int = None, view: str = None, view_fn=None, misreg=(0.5, 0.005), transform=feed_tensors):
+        super().__init__(source, types, length, seed, fs, paper, aug_cfg, transform)
+        if view not in (None, 'labels', 'fn'): raise ValueError(f"view must be None, 'labels' or 'fn', not {view!r}")
+        if (view == 'fn') != (view_fn is not None): raise ValueError("view='fn' needs a view_fn, and a view_fn needs view='fn'")
+        if not 0 < scale[0] <= scale[1]: raise ValueError(f"bad scale range {scale}")
+        self.scale, self.crop, self.view, self.view_fn, self.misreg = tuple(scale), crop, view, view_fn, tuple(misreg)
+
+    def sample(self, i) -> dict:
+        "The raw sample of item i: image, labels, view, view_labels (None where not made), type, scale, record id."
+        img, lab, drawn = self.page(i)
+        rng = seeds(self.seed, self.epoch, i, 1)                       # the feed's own draws: the page stays SynthDataset's
+        s = float(np.exp(rng.uniform(*np.log(self.scale))))
+        im, lb, v, vl = _view_item(img, lab, s, rng, self.crop, self.view, self.view_fn, self.misreg)
+        return dict(image=im, labels=lb, view=v, view_labels=vl, type=lab.image_type, scale=s, record=drawn.id)
+
+    def __getitem__(self, i): return self.transform(self.sample(i))

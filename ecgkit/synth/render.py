@@ -17,7 +17,7 @@ from ..data import IMAGE_TYPES, LEADS, STANDARD, Record
 from ..paper import Paper
 
 # %% auto #0
-__all__ = ['GRIDS', 'FONTS', 'MARKERS', 'TYPES', 'SHIFT', 'PIXEL_CENTER', 'Style', 'Labels', 'load_labels', 'render',
+__all__ = ['GRIDS', 'FONTS', 'MARKERS', 'TYPES', 'SHIFT', 'PIXEL_CENTER', 'Style', 'Sketch', 'Labels', 'load_labels', 'render',
            'ink_distance']
 
 # %% ../../nbs/11_synth_render.ipynb #c2777362
@@ -67,6 +67,14 @@ class Style:
 MARKERS = ('none', 'I', 'aVR', 'V1', 'V4', 'II', 'aVL', 'V2', 'V5', 'III', 'aVF', 'V3', 'V6', 'II-rhythm')
 TYPES = tuple(IMAGE_TYPES)
 
+# %% ../../nbs/11_synth_render.ipynb #30e8127b
+@dataclass
+class Sketch:
+    "What `render` drew into the class and marker masks, as vectors in the render's frame; `draw()` draws the masks again."
+    size: tuple                                       # (H, W) of the render
+    strokes: list = field(default_factory=list)       # (class, width px, [int32 (n, 2) polylines, 1/16 px fixed point])
+    texts: list = field(default_factory=list)         # (text, x, y, cap height px, font, marker class)
+
 # %% ../../nbs/11_synth_render.ipynb #c13fc82b
 @dataclass
 class Labels:
@@ -78,38 +86,103 @@ class Labels:
     markers: np.ndarray              # (k, 9): class, then 4 corners x0 y0 x1 y1 x2 y2 x3 y3 of the text box
     grid: np.ndarray                 # (n, 4): x, y, vertical line index, horizontal line index (from the bottom);
                                      # the letter page's 44 × 57 lattice (its 57th vertical line is 4.7 px past the edge)
-    classes: np.ndarray              # uint8 (H, W): 0 background, 1 grid, 2 wave
-    marker_mask: np.ndarray          # uint8 (H, W): marker class per text pixel
     page_map: np.ndarray             # float32 (ceil(H/s)+1, ceil(W/s)+1, 2): canonical page (x, y) at image grid points
     map_step: int = 8
     orientation: int = 0             # 0..7 = k + 4·m: mirrored left-right first (m = 1), then turned k·90° counter-clockwise
     paper: dict = field(default_factory=dict)
+    sketch: Sketch = field(default=None, repr=False)   # what the render drew into the masks (None: masks given)
+    remaps: tuple = field(default=(), repr=False)      # the warps since, in order (`ecgkit.synth.warp.Remap`)
 
-# %% ../../nbs/11_synth_render.ipynb #62f169bc
+    def __init__(self, image_type, size, fs, panels, markers, grid, classes=None, marker_mask=None, page_map=None,
+                 map_step=8, orientation=0, paper=None, sketch=None, remaps=()):
+        self.image_type, self.size, self.fs, self.panels, self.markers, self.grid = image_type, size, fs, panels, markers, grid
+        self.page_map, self.map_step, self.orientation = page_map, map_step, orientation
+        self.paper, self.sketch, self.remaps = {} if paper is None else paper, sketch, tuple(remaps)
+        self._given = given = (classes, marker_mask)                          # uint8 (H, W) each; None: drawn on first use
+        self._masks = given if all(m is not None for m in given) or (sketch is None and any(m is not None for m in given)) else None
+
+# %% ../../nbs/11_synth_render.ipynb #6bc984a4
 @patch
-def save(self: Labels, path):
-    "Write to a compressed `.npz` (see `load_labels`)."
-    meta = dict(image_type=self.image_type, size=list(self.size), fs=self.fs, map_step=self.map_step,
-                orientation=self.orientation, paper=self.paper,
-                panels=[dict(lead=p['lead'], rhythm=bool(p['rhythm']), start=int(p['start'])) for p in self.panels])
-    arrays = {f'{k}{i}': np.asarray(p[k], np.float32) for i, p in enumerate(self.panels) for k in ('x', 'y', 'page_x', 'page_y')}
-    np.savez_compressed(path, meta=json.dumps(meta), markers=self.markers.astype(np.float32), grid=self.grid.astype(np.float32),
-                        classes=self.classes, marker_mask=self.marker_mask, page_map=self.page_map.astype(np.float32), **arrays)
+def masks(self: Labels) -> tuple:
+    "(classes, marker_mask), uint8 (H, W): as given, else drawn from `sketch` and carried through `remaps` (on first use)."
+    if self._masks is None:
+        if self.sketch is None: raise ValueError("these labels have neither masks nor the vectors to draw them")
+        ms = self.sketch.draw()
+        for r in self.remaps: ms = r(*ms)
+        self._masks = tuple(m if g is None else g for g, m in zip(self._given, ms))      # one given: the other drawn
+    return self._masks
 
-# %% ../../nbs/11_synth_render.ipynb #177c1fc1
-def load_labels(path) -> Labels:
-    "Read labels written by `Labels.save` (the `{id}-{type}.labels.npz` beside a synthesized image)."
-    z = np.load(path)
-    m = json.loads(str(z['meta']))
-    panels = [dict(p, **{k: z[f'{k}{i}'] for k in ('x', 'y', 'page_x', 'page_y')}) for i, p in enumerate(m['panels'])]
-    return Labels(m['image_type'], tuple(m['size']), m['fs'], panels, z['markers'], z['grid'], z['classes'],
-                  z['marker_mask'], z['page_map'], m['map_step'], m['orientation'], m['paper'])
+def _mask_prop(k: int, doc: str):
+    def put(self, v):
+        ms = list(self.masks()) if self._masks is not None or self.sketch is not None else [None, None]
+        ms[k] = v; self._masks = tuple(ms)
+    return property(lambda self: self.masks()[k], put, doc=doc)
+
+Labels.classes = _mask_prop(0, "uint8 (H, W): 0 background, 1 grid, 2 wave (drawn on first use)")
+Labels.marker_mask = _mask_prop(1, "uint8 (H, W): marker class per text pixel (drawn on first use)")
 
 # %% ../../nbs/11_synth_render.ipynb #b62e9264
 SHIFT = 4                 # cv2 fixed-point bits: 1/16 px
 PIXEL_CENTER = 0.5        # label (pixel-centre) coordinates = paper/ECG-image-kit coordinates − 0.5
 
 def _fix(xy) -> np.ndarray: return np.round(np.asarray(xy, np.float64) * (1 << SHIFT)).astype(np.int32)
+
+# %% ../../nbs/11_synth_render.ipynb #c6f90e50
+def _page_map(H: int, W: int, scale: float, step: int) -> np.ndarray:
+    "Canonical page (x, y) at image points (j·`step`, i·`step`) of an unwarped (H, W) render at `scale` × 200 dpi."
+    C = PIXEL_CENTER
+    gy, gx = np.mgrid[0:H + step:step, 0:W + step:step].astype(np.float32)
+    return (np.stack([gx, gy], -1) + C) / scale - C
+
+# %% ../../nbs/11_synth_render.ipynb #62f169bc
+@patch
+def save(self: Labels, path):
+    "Write the labels to an `.npz` (see `load_labels`): vectors; masks only for labels without a sketch (made by hand)."
+    sk = self.sketch
+    if sk is None and self._masks is None: raise ValueError("labels with neither masks nor a sketch cannot be saved")
+    meta = dict(image_type=self.image_type, size=list(self.size), fs=self.fs, map_step=self.map_step,
+                orientation=self.orientation, paper=self.paper,
+                panels=[dict(lead=p['lead'], rhythm=bool(p['rhythm']), start=int(p['start'])) for p in self.panels])
+    arrays = {f'{k}{i}': np.asarray(p[k], np.float32) for i, p in enumerate(self.panels) for k in ('x', 'y', 'page_x', 'page_y')}
+    arrays.update(markers=np.asarray(self.markers, np.float32), grid=np.asarray(self.grid, np.float32))
+    if sk is None:                                                       # masks given by hand: kept, compressed
+        return np.savez_compressed(path, meta=json.dumps(meta), classes=self.classes, marker_mask=self.marker_mask,
+                                   page_map=np.asarray(self.page_map, np.float32), **arrays)
+    lines = [np.asarray(l, np.int32).reshape(-1, 2) for _, _, ls in sk.strokes for l in ls]
+    meta.update(sketch=dict(size=list(sk.size), strokes=[[int(c), int(t), len(ls)] for c, t, ls in sk.strokes],
+                            texts=[[s, float(x), float(y), float(h), f, int(v)] for s, x, y, h, f, v in sk.texts]),
+                remaps=[r.meta() for r in self.remaps])
+    own = not self.remaps and 'dpi' in self.paper and np.array_equal(     # an unwarped render's: drawn again on load
+        self.page_map, _page_map(*self.size, self.paper['dpi'] / 200, self.map_step))
+    if not own: arrays['page_map'] = np.asarray(self.page_map, np.float32)
+    for k in [k for k in arrays if k[0] in 'xy' and np.array_equal(arrays[k], arrays['page_' + k])]: del arrays[k]   # unwarped, 200 dpi
+    for i, r in enumerate(self.remaps): arrays.update(r.arrays(i))
+    np.savez(path, meta=json.dumps(meta), sketch_len=np.array([len(l) for l in lines], np.int32),
+             sketch_pts=np.concatenate(lines) if lines else np.zeros((0, 2), np.int32), **arrays)
+
+# %% ../../nbs/11_synth_render.ipynb #177c1fc1
+def _load_sketch(s: dict, z) -> Sketch:
+    "The `Sketch` saved as meta `s` and the arrays `sketch_pts`, `sketch_len` of `z`."
+    lines = np.split(z['sketch_pts'], np.cumsum(z['sketch_len'])[:-1]) if len(z['sketch_len']) else []
+    strokes, i = [], 0
+    for c, t, n in s['strokes']: strokes.append((c, t, lines[i:i + n])); i += n
+    return Sketch(tuple(s['size']), strokes, [tuple(x) for x in s['texts']])
+
+def load_labels(path) -> Labels:
+    "Read labels written by `Labels.save` (the `{id}-{type}.labels.npz` beside a synthesized image)."
+    with np.load(path) as z:                                             # every array is read inside
+        m = json.loads(str(z['meta']))
+        get = lambda k: z[k] if k in z.files else z['page_' + k]                # image = page coordinates: stored once
+        panels = [dict(p, **{k: get(f'{k}{i}') for k in ('x', 'y', 'page_x', 'page_y')}) for i, p in enumerate(m['panels'])]
+        pm = z['page_map'] if 'page_map' in z.files else _page_map(*m['size'], m['paper']['dpi'] / 200, m['map_step']).astype(np.float32)
+        lab = Labels(m['image_type'], tuple(m['size']), m['fs'], panels, z['markers'], z['grid'], page_map=pm,
+                     map_step=m['map_step'], orientation=m['orientation'], paper=m['paper'])
+        if 'classes' in z.files: lab._masks = (z['classes'], z['marker_mask'])     # a file of an older version
+        else:
+            from ecgkit.synth.warp import Remap
+            lab.sketch = _load_sketch(m['sketch'], z)
+            lab.remaps = tuple(Remap.load(r, z, i) for i, r in enumerate(m['remaps']))
+    return lab
 
 # %% ../../nbs/11_synth_render.ipynb #a8f9c2aa
 @lru_cache(maxsize=64)
@@ -119,22 +192,37 @@ def _font(name: str, px: int):
 
 # %% ../../nbs/11_synth_render.ipynb #2460b2b7
 def _text(img, text, x, y, h_px, font, rgb, mask=None, value=0):
-    "Draw `text` with its line top-left at (x, y), cap height about `h_px`; return its box corners (4, 2)."
+    "Draw `text` with its line top-left at (x, y), cap height about `h_px`, on `img` and as `value` in `mask` (either may be None); return its box corners (4, 2)."
     f = _font(font, max(6, int(round(h_px * 1.35))))
     m, (ox, oy) = f.getmask2(text, mode='L')
     a = np.asarray(m, np.uint8).reshape(m.size[1], m.size[0]).astype(np.float32) / 255
     x0, y0 = int(round(x)) + ox, int(round(y)) + oy - int(round(0.25 * h_px))
-    H, W = img.shape[:2]
+    H, W = (img if img is not None else mask).shape[:2]
     xa, ya, xb, yb = max(x0, 0), max(y0, 0), min(x0 + a.shape[1], W), min(y0 + a.shape[0], H)
     if xa < xb and ya < yb:
         sub = a[ya - y0:yb - y0, xa - x0:xb - x0, None]
-        img[ya:yb, xa:xb] = (img[ya:yb, xa:xb] * (1 - sub) + np.asarray(rgb, np.float32) * sub).astype(np.uint8)
+        if img is not None: img[ya:yb, xa:xb] = (img[ya:yb, xa:xb] * (1 - sub) + np.asarray(rgb, np.float32) * sub).astype(np.uint8)
         if mask is not None: mask[ya:yb, xa:xb][sub[..., 0] > 0.35] = value
     bx0, by0, bx1, by1 = x0, y0, x0 + a.shape[1], y0 + a.shape[0]
     return np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]], np.float32)
 
+# %% ../../nbs/11_synth_render.ipynb #6b33cca3
+@patch
+def draw(self: Sketch):
+    "(classes, marker_mask), uint8 of the render's size: the strokes in their class, in order; the texts' pixels in their marker class."
+    classes, mmask = np.zeros(self.size, np.uint8), np.zeros(self.size, np.uint8)
+    for cls, t, lines in self.strokes: cv2.polylines(classes, lines, False, int(cls), int(t), cv2.LINE_8, SHIFT)
+    for text, x, y, h, font, v in self.texts: _text(None, text, x, y, h, font, None, mmask, v)
+    return classes, mmask
+
+# %% ../../nbs/11_synth_render.ipynb #60abf007
+def _stroke(img, sk: Sketch, lines, rgb, t: int, cls: int):
+    "Draw the fixed-point polylines `lines` anti-aliased in `rgb`, `t` px wide, on `img`; note them in `sk` as class `cls`."
+    cv2.polylines(img, lines, False, rgb, t, cv2.LINE_AA, SHIFT)
+    sk.strokes.append((int(cls), int(t), lines))
+
 # %% ../../nbs/11_synth_render.ipynb #023e3944
-def _grid(img, classes, paper: Paper, style: Style):
+def _grid(img, sk: Sketch, paper: Paper, style: Style):
     major, minor = GRIDS[style.grid]
     if major is None: return
     scale = paper.dpi / 200
@@ -145,16 +233,14 @@ def _grid(img, classes, paper: Paper, style: Style):
         xs, ys = xs[(xs >= m) & (xs <= W - m)] - PIXEL_CENTER, ys[(ys >= m) & (ys <= H - m)] - PIXEL_CENTER
         t = max(1, int(round(t * scale)))
         segs = [np.array([[x, m], [x, H - m]]) for x in xs] + [np.array([[m, y], [W - m, y]]) for y in ys]
-        pts = [_fix(s) for s in segs]
-        cv2.polylines(img, pts, False, rgb, t, cv2.LINE_AA, SHIFT)
-        cv2.polylines(classes, pts, False, 1, t, cv2.LINE_8, SHIFT)
+        _stroke(img, sk, [_fix(s) for s in segs], rgb, t, 1)
 
 # %% ../../nbs/11_synth_render.ipynb #608ee459
 def _canvas(paper: Paper, style: Style):
-    "The blank page (H, W, 3) in the paper colour, and zero class and marker masks (H, W)."
+    "The blank page (H, W, 3) in the paper colour, and an empty `Sketch` of its size."
     H, W = paper.height_px, paper.width_px
     img = np.empty((H, W, 3), np.uint8); img[:] = style.paper_rgb
-    return img, np.zeros((H, W), np.uint8), np.zeros((H, W), np.uint8)
+    return img, Sketch((H, W))
 
 # %% ../../nbs/11_synth_render.ipynb #a55fa126
 def _marker_class(p, paper: Paper) -> int:
@@ -163,16 +249,13 @@ def _marker_class(p, paper: Paper) -> int:
     return MARKERS.index('II-rhythm') if p.rhythm else marker_of.get(p.lead, 0)
 
 # %% ../../nbs/11_synth_render.ipynb #5a89ebee
-def _trace(img, classes, x, y, ink, t):
+def _trace(img, sk: Sketch, x, y, ink, t):
     "Draw the finite points of a trace (paper coordinates `x`, `y`) in `ink`, `t` px wide; class 2 under it."
     ok = np.isfinite(y)
-    if ok.sum() >= 2:
-        pts = _fix(np.stack([x[ok], y[ok]], 1) - PIXEL_CENTER)
-        cv2.polylines(img, [pts], False, ink, t, cv2.LINE_AA, SHIFT)
-        cv2.polylines(classes, [pts], False, 2, t, cv2.LINE_8, SHIFT)
+    if ok.sum() >= 2: _stroke(img, sk, [_fix(np.stack([x[ok], y[ok]], 1) - PIXEL_CENTER)], ink, t, 2)
 
 # %% ../../nbs/11_synth_render.ipynb #1b8a7048
-def _draw_panels(img, classes, mmask, rec: Record, paper: Paper, style: Style, h_txt: float, t: int):
+def _draw_panels(img, sk: Sketch, rec: Record, paper: Paper, style: Style, h_txt: float, t: int):
     "Draw each panel's label and trace; return the panels' labels, the marker rows, and the pulses and separators to draw."
     ink, scale, C = style.ink_rgb, paper.dpi / 200, PIXEL_CENTER
     panels, markers, lines, ticks = [], [], [], []
@@ -183,20 +266,19 @@ def _draw_panels(img, classes, mmask, rec: Record, paper: Paper, style: Style, h
         if style.labels:
             cls = _marker_class(p, paper)
             bx = paper.label_box(p)
-            box = _text(img, p.lead, bx[0] - C, bx[1] - C, h_txt, style.font, ink, mmask, cls)
+            box = _text(img, p.lead, bx[0] - C, bx[1] - C, h_txt, style.font, ink)
+            sk.texts.append((p.lead, float(bx[0] - C), float(bx[1] - C), float(h_txt), style.font, int(cls)))
             markers.append(np.r_[cls, box.ravel()])
         panels.append(dict(lead=p.lead, rhythm=p.rhythm, start=p.start, x=x - C, y=y - C, page_x=x / scale - C, page_y=y / scale - C))
-        _trace(img, classes, x, y, ink, t)
+        _trace(img, sk, x, y, ink, t)
     return panels, markers, lines, ticks
 
 # %% ../../nbs/11_synth_render.ipynb #7101818f
-def _draw_ticks(img, classes, lines, ticks, ink, t):
+def _draw_ticks(img, sk: Sketch, lines, ticks, ink, t):
     "Draw the pulses `lines` `t` px wide and the separators `ticks` 2·`t`+1 px wide; class 2 under them."
     C = PIXEL_CENTER
     for group, w in ((lines, t), (ticks, 2 * t + 1)):     # pulses in trace width, separators as thick ticks
-        if not group: continue
-        cv2.polylines(img, [_fix(l - C) for l in group], False, ink, w, cv2.LINE_AA, SHIFT)
-        cv2.polylines(classes, [_fix(l - C) for l in group], False, 2, w, cv2.LINE_8, SHIFT)
+        if group: _stroke(img, sk, [_fix(l - C) for l in group], ink, w, 2)
 
 # %% ../../nbs/11_synth_render.ipynb #b17f99e3
 def _footer_header(img, rec: Record, paper: Paper, style: Style, h_txt: float, header: str = None):
@@ -208,13 +290,6 @@ def _footer_header(img, rec: Record, paper: Paper, style: Style, h_txt: float, h
         _text(img, f'{paper.mm_per_mv:g}mm/mV', 100 * paper.px_per_mm, yb, h_txt, style.font, ink)
     text = style.header if header is None else header
     if text: _text(img, text, 15 * paper.px_per_mm, 8 * paper.px_per_mm, h_txt, style.font, ink)
-
-# %% ../../nbs/11_synth_render.ipynb #c6f90e50
-def _page_map(H: int, W: int, scale: float, step: int) -> np.ndarray:
-    "Canonical page (x, y) at image points (j·`step`, i·`step`) of an unwarped (H, W) render at `scale` × 200 dpi."
-    C = PIXEL_CENTER
-    gy, gx = np.mgrid[0:H + step:step, 0:W + step:step].astype(np.float32)
-    return (np.stack([gx, gy], -1) + C) / scale - C
 
 # %% ../../nbs/11_synth_render.ipynb #06bf68ca
 def _grid_labels(paper: Paper, style: Style) -> np.ndarray:
@@ -238,17 +313,17 @@ def render(rec: Record, paper: Paper = None, style: Style = None, header: str = 
     paper, style = paper or Paper(), style or Style()
     H, W = paper.height_px, paper.width_px
     scale = paper.dpi / 200
-    img, classes, mmask = _canvas(paper, style)
-    _grid(img, classes, paper, style)
+    img, sk = _canvas(paper, style)
+    _grid(img, sk, paper, style)
     t = max(1, int(round(style.trace_px * scale)))
     h_txt = style.font_pt / 72 * paper.dpi * 0.72           # cap height in px
-    panels, markers, lines, ticks = _draw_panels(img, classes, mmask, rec, paper, style, h_txt, t)
-    _draw_ticks(img, classes, lines, ticks, style.ink_rgb, t)
+    panels, markers, lines, ticks = _draw_panels(img, sk, rec, paper, style, h_txt, t)
+    _draw_ticks(img, sk, lines, ticks, style.ink_rgb, t)
     _footer_header(img, rec, paper, style, h_txt, header)
     step = 8
     lab = Labels('0001', (H, W), rec.fs, panels, np.array(markers, np.float32).reshape(-1, 9),
-                 _grid_labels(paper, style).astype(np.float32), classes, mmask, _page_map(H, W, scale, step).astype(np.float32),
-                 step, 0, _paper_meta(paper))
+                 _grid_labels(paper, style).astype(np.float32), page_map=_page_map(H, W, scale, step).astype(np.float32),
+                 map_step=step, orientation=0, paper=_paper_meta(paper), sketch=sk)
     return img, lab
 
 # %% ../../nbs/11_synth_render.ipynb #df0c04a9

@@ -14,8 +14,9 @@ from ..core import UserError
 from ..data import DURATION, LEADS, Record, find_competition, read_wfdb
 
 # %% auto #0
-__all__ = ['LEAD_I', 'LEAD_II', 'PRECORDIAL', 'limb_leads', 'project', 'GenConfig', 'generate', 'RecordSource', 'wfdb_records',
-           'competition_records', 'generated_records', 'record_source']
+__all__ = ['LEAD_I', 'LEAD_II', 'PRECORDIAL', 'HALVES', 'limb_leads', 'project', 'GenConfig', 'generate', 'RecordSource',
+           'wfdb_records', 'competition_records', 'generated_records', 'record_source', 'mixed_records',
+           'training_records']
 
 # %% ../../nbs/10_synth_signals.ipynb #b0e360d3
 _rad = np.deg2rad
@@ -199,20 +200,24 @@ def wfdb_records(folder, fs: int = None) -> RecordSource:
     return _WfdbRecords(folder, fs)
 
 # %% ../../nbs/10_synth_signals.ipynb #b7c7f14e
+HALVES = ('all', 'even', 'odd')
+
 class _CompetitionRecords(RecordSource):
     what = 'competition record'
-    def __init__(self, path, fs=None):
+    def __init__(self, path, fs=None, half='all'):
+        if half not in HALVES: raise UserError(f"half must be one of {', '.join(HALVES)}, not {half!r}")
         p = Path(path)
         if p.name == 'train' and (p.parent/'train.csv').is_file(): p = p.parent
-        self.data = find_competition(p)
+        self.data, self.half = find_competition(p), half
         if not self.data.has_train: raise UserError(f"no train.csv in {self.data.root}")
-        super().__init__(self.data.train()['id'].astype(str), fs)
+        ids = self.data.train()['id'].astype(str).tolist()
+        super().__init__(ids if half == 'all' else ids[HALVES.index(half) - 1::2], fs)
     def load(self, i): return self.data.record(self.names[i])
 
 # %% ../../nbs/10_synth_signals.ipynb #2d735b3d
-def competition_records(path, fs: int = None) -> RecordSource:
-    "The records of a competition train folder (`path` holds `train.csv`, or is its `train/`), in `train.csv` order."
-    return _CompetitionRecords(path, fs)
+def competition_records(path, fs: int = None, half: str = 'all') -> RecordSource:
+    "The records of a competition train folder (`path` holds `train.csv`, or is its `train/`), in `train.csv` order; `half` 'even'/'odd' keeps every other row."
+    return _CompetitionRecords(path, fs, half)
 
 # %% ../../nbs/10_synth_signals.ipynb #a54f8a0f
 class _GeneratedRecords(RecordSource):
@@ -231,9 +236,50 @@ def generated_records(n: int, seed: int = 0, fs: int = 500, duration: float = DU
     return _GeneratedRecords(n, seed, fs, duration, cfg, **overrides)
 
 # %% ../../nbs/10_synth_signals.ipynb #15e3f197
-def record_source(kind: str, arg, fs: int = None, seed: int = 0) -> RecordSource:
-    "A source by name, as a config names it: 'wfdb' or 'competition' (`arg` a folder), 'generated' (`arg` a count)."
+def record_source(kind: str, arg, fs: int = None, seed: int = 0, half: str = 'all') -> RecordSource:
+    "A source by name, as a config names it: 'wfdb' or 'competition' (`arg` a folder, `half` of its rows), 'generated' (`arg` a count)."
     if kind == 'wfdb': return wfdb_records(arg, fs)
-    if kind == 'competition': return competition_records(arg, fs)
+    if kind == 'competition': return competition_records(arg, fs, half)
     if kind == 'generated': return generated_records(int(arg), seed, fs)
     raise UserError(f"unknown record source {kind!r} (expected wfdb, competition or generated)")
+
+# %% ../../nbs/10_synth_signals.ipynb #ac18808d
+def _schedule(counts) -> list:
+    "(part, j) for every item: part k's `counts[k]` items spread evenly, merged by position (ties by part)."
+    keys = [((j + 0.5) / c, k, j) for k, c in enumerate(counts) for j in range(c)]
+    return [(k, j) for _, k, j in sorted(keys)]
+
+# %% ../../nbs/10_synth_signals.ipynb #0fc391f6
+class _MixedRecords(RecordSource):
+    what = 'mixed record'
+    def __init__(self, parts, weights=None, n=None, fs=None):
+        parts = list(parts)
+        if not parts or any(len(p) == 0 for p in parts): raise UserError("mixed_records: every part needs at least one record")
+        for p in parts:
+            if getattr(p, 'what', '') == 'WFDB record':
+                raise UserError(f"mixed_records: WFDB records ({p.folder}) are not a training source: their names do not map to "
+                                "the devset's ids, so any split of them leaks the odd (validation) half; use "
+                                "competition_records(devset, half='even') and generated_records")
+        w = np.asarray([1.] * len(parts) if weights is None else weights, np.float64)
+        if len(w) != len(parts) or not (w >= 0).all() or w.sum() <= 0: raise UserError(f"mixed_records: bad weights {list(w)}")
+        w = w / w.sum()
+        n = int(n) if n is not None else max(int(np.ceil(len(p) / x - 1e-9)) for p, x in zip(parts, w) if x > 0)
+        counts = np.floor(w * n).astype(int)
+        counts[np.argsort(-(w * n - counts), kind='stable')[:n - counts.sum()]] += 1    # largest remainders
+        self.parts, self.weights, self.table = parts, w, _schedule(counts)
+        super().__init__([parts[k].names[j % len(parts[k])] for k, j in self.table], fs)
+    def load(self, i):
+        k, j = self.table[i]
+        return self.parts[k][j % len(self.parts[k])]
+
+# %% ../../nbs/10_synth_signals.ipynb #0ff7b616
+def mixed_records(parts, weights=None, n: int = None, fs: int = None) -> RecordSource:
+    "Records of `parts` (sources, never WFDB) interleaved by `weights` (default equal), `n` items (default: each record at least once)."
+    return _MixedRecords(parts, weights, n, fs)
+
+def training_records(competition=None, generated: int = 0, real: float = 0.5, seed: int = 0, fs: int = None, n: int = None) -> RecordSource:
+    "A leak-free training source: the EVEN rows of the `competition` folder and `generated` records, `real` the share of the first."
+    parts = ([(competition_records(competition, half='even'), real)] if competition is not None else []) + \
+            ([(generated_records(generated, seed, 500), 1 - real)] if generated else [])
+    if not parts: raise UserError("training_records: give a competition folder, generated records, or both")
+    return mixed_records([p for p, _ in parts], [w for _, w in parts] if len(parts) > 1 else None, n, fs)

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/12_synth_warp.ipynb #76f03010
 from __future__ import annotations
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -15,7 +15,7 @@ from .render import Labels
 # %% auto #0
 __all__ = ['compose_orientation', 'as_size', 'Warp', 'homography', 'rotation', 'rot90', 'flip', 'page_corners', 'perspective',
            'nonlinear', 'displacement', 'lens', 'page_curl', 'compose', 'identity', 'sample_grid', 'warp_image',
-           'warp_labels', 'on_page', 'page_xy']
+           'Remap', 'warp_labels', 'on_page', 'page_xy']
 
 # %% ../../nbs/12_synth_warp.ipynb #6b191188
 _R = np.array([[0, 1], [-1, 0]])
@@ -92,15 +92,24 @@ def cut(self: Warp, mask) -> Warp:
     return Warp(self.backward, self.forward, self.out_size, self.src_size, self.orient, self.H, holes)
 
 # %% ../../nbs/12_synth_warp.ipynb #b1285735
-def _backward_map(backward, out_size, step: int) -> np.ndarray:
-    "`backward` on a lattice every `step` px over an (H, W) output, upsampled bilinearly: a float32 (H, W, 2) map of (x, y)."
+def _backward_lattice(backward, out_size, step: int) -> np.ndarray:
+    "`backward` on a lattice every `step` px over an (H, W) output, (ceil(H/s)+2, ceil(W/s)+2, 2) float32 (x, y)."
     H, W = out_size
     s = int(step)
     ny, nx = -(-H // s) + 2, -(-W // s) + 2                # lattice at (j-1)·s + (s-1)/2: what cv2.resize ×s interpolates
     gx, gy = np.meshgrid((np.arange(nx) - 1) * s + (s - 1) / 2, (np.arange(ny) - 1) * s + (s - 1) / 2)
     bx, by = backward(gx, gy)
-    coarse = np.dstack([bx, by]).astype(np.float32)
+    return np.dstack([bx, by]).astype(np.float32)
+
+def _lattice_map(coarse, out_size, step: int) -> np.ndarray:
+    "The lattice `coarse` upsampled bilinearly: a float32 (H, W, 2) map of (x, y)."
+    H, W = out_size
+    s, (ny, nx) = int(step), coarse.shape[:2]
     return cv2.resize(coarse, (nx * s, ny * s), interpolation=cv2.INTER_LINEAR)[s:s + H, s:s + W]   # a view: remap takes it as is
+
+def _backward_map(backward, out_size, step: int) -> np.ndarray:
+    "`backward` on a lattice every `step` px over an (H, W) output, upsampled bilinearly: a float32 (H, W, 2) map of (x, y)."
+    return _lattice_map(_backward_lattice(backward, out_size, step), out_size, step)
 
 # %% ../../nbs/12_synth_warp.ipynb #168eb51d
 @patch
@@ -310,6 +319,53 @@ def _remap_masks(labels: Labels, warp: Warp):
     if hid is not None: both[hid > 0] = 0
     return np.ascontiguousarray(both[..., 0]), np.ascontiguousarray(both[..., 1])
 
+# %% ../../nbs/12_synth_warp.ipynb #261ec707
+@dataclass
+class Remap:
+    "A warp as the label masks need it: `Warp.grid`'s backward lattice (float32), its step, the output size, the source's holes."
+    lattice: np.ndarray
+    step: int
+    out_size: tuple
+    holes: np.ndarray = None
+
+    @classmethod
+    def of(cls, warp: Warp, step: int = 8) -> 'Remap':
+        "What the masks need of `warp` (`step` as `warp_image` uses it: `Warp.grid`'s default)."
+        return cls(_backward_lattice(warp.backward, warp.out_size, step), int(step), as_size(warp.out_size), warp.holes)
+
+    def __call__(self, *masks):
+        "`masks` (uint8, source frame) moved as `warp_image` moves pixels: nearest, 0 off the source and over holes."
+        m = _lattice_map(self.lattice, self.out_size, self.step)
+        out = cv2.remap(np.dstack(masks), m, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+        out = out.reshape(*self.out_size, len(masks))
+        if self.holes is not None:
+            out[cv2.remap(self.holes, m, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0] = 0
+        return tuple(np.ascontiguousarray(out[..., i]) for i in range(len(masks)))
+
+# %% ../../nbs/12_synth_warp.ipynb #8ad68fb6
+@patch
+def meta(self: Remap) -> dict: return dict(step=self.step, out_size=list(self.out_size), holes=None if self.holes is None else list(self.holes.shape))
+
+@patch
+def arrays(self: Remap, i: int) -> dict:
+    "The arrays of remap `i` for an `.npz`: `remap{i}` the lattice, `holes{i}_at` / `holes{i}_v` the holes' runs (start, value)."
+    a = {f'remap{i}': np.asarray(self.lattice, np.float32)}
+    if self.holes is not None:
+        h = np.ascontiguousarray(self.holes).ravel()
+        at = np.r_[0, np.flatnonzero(h[1:] != h[:-1]) + 1]
+        a[f'holes{i}_at'], a[f'holes{i}_v'] = at.astype(np.int64), h[at]
+    return a
+
+def _load_remap(meta: dict, z, i: int) -> Remap:
+    "Remap `i` of a labels file (`meta` its JSON, `z` the npz)."
+    holes = None
+    if meta['holes'] is not None:
+        at = z[f'holes{i}_at']
+        holes = np.repeat(z[f'holes{i}_v'], np.diff(np.r_[at, np.prod(meta['holes'])])).reshape(meta['holes']).astype(np.uint8)
+    return Remap(z[f'remap{i}'], int(meta['step']), tuple(meta['out_size']), holes)
+
+Remap.load = staticmethod(_load_remap)
+
 # %% ../../nbs/12_synth_warp.ipynb #55477a3f
 def _warp_page_map(labels: Labels, warp: Warp) -> np.ndarray:
     "The page map of the warped image: `labels.page_map` at `backward` of the output lattice, NaN off the page or on holes."
@@ -333,11 +389,13 @@ def warp_labels(labels: Labels, warp: Warp) -> Labels:
     if warp.src_size is not None and as_size(labels.size) != warp.src_size:
         raise ValueError(f"labels of size {labels.size}, warp from {warp.src_size}")
     panels, mk, gr = _move_points(labels, warp)
-    classes, marker_mask = _remap_masks(labels, warp)
     H, W = warp.out_size
-    return replace(labels, size=(H, W), panels=panels, markers=mk, grid=gr, classes=classes,
-                   marker_mask=marker_mask, page_map=_warp_page_map(labels, warp), map_step=labels.map_step,
-                   orientation=compose_orientation(labels.orientation, warp.orient))
+    vec = labels.sketch is not None                                      # masks drawn later from the vectors
+    out = replace(labels, size=(H, W), panels=panels, markers=mk, grid=gr, page_map=_warp_page_map(labels, warp),
+                  map_step=labels.map_step, orientation=compose_orientation(labels.orientation, warp.orient),
+                  remaps=labels.remaps + ((Remap.of(warp),) if vec else ()))
+    if not vec and labels._masks is not None: out._masks = _remap_masks(labels, warp)   # masks given by hand
+    return out
 
 # %% ../../nbs/12_synth_warp.ipynb #6750d955
 def on_page(labels: Labels, x, y) -> np.ndarray:
