@@ -14,7 +14,7 @@ setup(
     author=cfg['author'], author_email=cfg['author_email'], license='Apache-2.0', url=cfg['git_url'],
     keywords=cfg['keywords'], python_requires='>=' + cfg['min_python'],
     packages=find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']), include_package_data=True,
-    package_data={cfg['lib_name']: ['configs/*.yaml', 'weights/*/*']},
+    package_data={cfg['lib_name']: ['configs/*.yaml', 'weights/*/*', 'templates/*']},
     install_requires=req('requirements'),
     extras_require={'train': train, 'tpu': tpu, 'dev': dev + train + tpu},
     entry_points={'console_scripts': req('console_scripts'), 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
