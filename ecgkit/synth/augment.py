@@ -60,15 +60,15 @@ def _chance(rng, p, cfg) -> bool:
 # %% ../../nbs/15_synth_augment.ipynb #269dda89
 @dataclass(frozen=True)
 class Wrinkles:
-    "Crumpled texture: facet and ridge shading, strength drawn from `cfg.wrinkle_strength` × `factor`, and a small displacement."
+    "Crumpled texture: fold and ridge shading, strength drawn from `cfg.wrinkle_strength` × `factor`, and a small displacement."
     p: float | str = 'wrinkle_prob'  # chance
     factor: float = 1.0              # × the shading strength
     disp: tuple = (0.3, 2.0)         # px, the largest displacement
-    facets: tuple = (20, 120)        # number of facets
+    folds: tuple = (150, 450)        # number of small folds (more: finer crumpling)
     def __call__(self, pg, rng, cfg):
         if _chance(rng, self.p, cfg):
             wrinkles(pg, rng, rng.uniform(*cfg.wrinkle_strength) * self.factor, rng.uniform(*self.disp),
-                     int(rng.integers(*self.facets)))
+                     int(rng.integers(*self.folds)))
 
 # %% ../../nbs/15_synth_augment.ipynb #12e841c0
 @dataclass(frozen=True)
