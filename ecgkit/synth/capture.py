@@ -87,8 +87,8 @@ def scan(rng, size, cfg, bw: bool, max_rot: float) -> Capture:
     return Capture([warp], border, finish)
 
 # %% ../../nbs/14_synth_capture.ipynb #b97c592b
-def table(rng, size) -> np.ndarray:
-    "A table top: flat colour, slow light variation and a faint grain."
+def table(rng, size, hand: bool = False) -> np.ndarray:
+    "A table top: flat colour, slow light variation and a faint grain; with a hand beside the page if `hand`."
     H, W = size
     base = rng.uniform(25, 210, 3) if rng.random() < 0.7 else np.full(3, rng.uniform(20, 235)) * rng.uniform(0.9, 1.1, 3)
     h, w = -(-H // 8), -(-W // 8)
@@ -98,17 +98,44 @@ def table(rng, size) -> np.ndarray:
     amp, freq = rng.uniform(0, 0.08), rng.uniform(0.3, 1.5)
     grain = 1 + amp * np.sin((X * float(np.cos(a)) + Y * float(np.sin(a))) * freq + 3 * smooth_noise(rng, (h, w), 10))
     t = np.clip(base[None, None] * (slow * grain)[..., None], 0, 255).astype(np.uint8)
+    if hand: _hand(rng, t)
     return cv2.resize(t, (W, H), interpolation=cv2.INTER_LINEAR)
+
+# %% ../../nbs/14_synth_capture.ipynb #4d6dd993
+_SKIN = ((224, 172, 140), (198, 134, 100), (141, 85, 56), (250, 205, 175), (170, 115, 80))
+
+def _hand(rng, t):
+    "Paint a hand (palm at a frame edge, four fingers reaching inwards) into the small table image `t` (uint8, in place)."
+    h, w = t.shape[:2]
+    side, u = int(rng.integers(4)), rng.uniform(0.15, 0.85)
+    p, nrm = [(np.array([u * w, -2.]), np.array([0, 1.])), (np.array([w + 1., u * h]), np.array([-1., 0])),
+              (np.array([u * w, h + 1.]), np.array([0, -1.])), (np.array([-2., u * h]), np.array([1., 0]))][side]
+    r = rng.uniform(0.08, 0.14) * min(h, w)
+    ang = np.arctan2(nrm[1], nrm[0]) + rng.uniform(-0.5, 0.5)
+    d, q = np.array([np.cos(ang), np.sin(ang)]), np.array([-np.sin(ang), np.cos(ang)])
+    m = np.zeros((h, w), np.uint8)
+    ctr = p + d * r * rng.uniform(0.0, 0.6)
+    cv2.ellipse(m, tuple(int(v) for v in ctr), (int(r), int(0.8 * r)), float(np.degrees(ang)), 0, 360, 255, -1)
+    for k, ln in zip(np.linspace(-0.6, 0.6, 4), rng.uniform(1.1, 1.8, 4)):          # four fingers
+        a0 = ctr + q * k * r + d * 0.5 * r
+        cv2.line(m, tuple(int(v) for v in a0), tuple(int(v) for v in a0 + (d + q * rng.normal(0, 0.1)) * ln * r), 255,
+                 max(int(0.32 * r), 1), cv2.LINE_AA)
+    a = cv2.GaussianBlur(m, (0, 0), 0.8).astype(np.float32)[..., None] / 255
+    skin = np.array(_SKIN[rng.integers(len(_SKIN))], np.float32) * rng.uniform(0.8, 1.05)
+    shade = 0.85 + 0.15 * smooth_noise(rng, (h, w), max(r / 2, 2))[..., None]
+    t[:] = np.clip(t * (1 - a) + skin * shade * a, 0, 255).astype(np.uint8)
 
 # %% ../../nbs/14_synth_capture.ipynb #85c399b2
 def camera_geometry(rng, size, cfg, scale_rng):
-    "The page placed smaller in the frame, maybe curled, seen in perspective, through a lens."
+    "The page placed smaller in the frame and turned, maybe curled, seen in perspective, through a lens."
     H, W = size
     s = rng.uniform(*scale_rng)
     m = rng.uniform(*cfg.photo_corner)
+    a = np.deg2rad(rng.uniform(-cfg.photo_rot_deg, cfg.photo_rot_deg))
+    R = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])          # counter-clockwise on screen (y down)
     c = page_corners(size)
     ctr = np.array([(W - 1) / 2, (H - 1) / 2]) + rng.uniform(-0.03, 0.03, 2) * (W, H)
-    dst = ctr + (c - c.mean(0)) * s + rng.uniform(-m, m, (4, 2)) * (W, H)
+    dst = ctr + (c - c.mean(0)) @ R * s + rng.uniform(-m, m, (4, 2)) * (W, H)
     ws = []
     if rng.random() < cfg.curl_prob:
         ws.append(page_curl(size, ('left', 'right', 'top', 'bottom')[rng.integers(4)], rng.uniform(*cfg.curl_depth),
@@ -145,9 +172,9 @@ def _shadow(rng, X, Y):
 
 # %% ../../nbs/14_synth_capture.ipynb #90fb6c27
 def photo(rng, size, cfg) -> Capture:
-    "A phone photo of the print on a table: camera geometry, uneven light, maybe a shadow, colour cast, blur, noise, JPEG."
+    "A phone photo of the print on a table: camera geometry, a table (maybe a hand), uneven light, maybe a shadow, colour cast, blur, noise, JPEG."
     ws = camera_geometry(rng, size, cfg, cfg.photo_scale)
-    bg = table(rng, size)
+    bg = table(rng, size, hand=rng.random() < cfg.hand_prob)
     X, Y = _unit_lattice(size)
     gain = _photo_light(rng, X, Y)
     if rng.random() < cfg.shadow_prob: gain = gain * _shadow(rng, X, Y)   # a soft-edged shadow (hand, phone) from one side

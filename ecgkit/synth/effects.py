@@ -13,7 +13,7 @@ from .warp import displacement, page_corners
 
 # %% auto #0
 __all__ = ['smooth_noise', 'kelvin_rgb', 'apply_gain', 'apply_add', 'add_noise', 'jpeg', 'gauss_blur', 'apply_lut', 'tone_curve',
-           'Page', 'wrinkles', 'creases', 'stains', 'soak', 'mould', 'damage', 'screen_grid']
+           'Page', 'wrinkles', 'creases', 'crease_grid', 'stains', 'soak', 'mould', 'damage', 'screen_grid']
 
 # %% ../../nbs/13_synth_effects.ipynb #b1031468
 def smooth_noise(rng, shape, cell: float, octaves: int = 1, persistence: float = 0.5) -> np.ndarray:
@@ -261,6 +261,26 @@ def creases(pg: Page, rng, n: int):
         g *= _line_field(pg.shape, pg.f, a, b, c, prof, -40, 0.25)
         mx, my = _fold_pull(gx, gy, a, b, c, k)
         dx += mx; dy += my
+    pg.mul(g)
+    pg.move(dx, dy)
+
+# %% ../../nbs/13_synth_effects.ipynb #987ce28b
+def crease_grid(pg: Page, rng, nh: int, nv: int):
+    "Two families of evenly spaced parallel folds (`nh` at a drawn angle ≤ 45°, `nv` across them), each as in `creases`."
+    gx, gy = pg.lattice()
+    g = np.ones(pg.shape, np.float32)
+    dx, dy = np.zeros(gx.shape, np.float32), np.zeros(gx.shape, np.float32)
+    t0 = rng.uniform(0, np.pi / 4) * rng.choice([-1, 1])
+    for n, t in ((nh, t0 + np.pi / 2), (nv, t0)):                  # normals: folds running along t0, then across
+        a, b = float(np.cos(t)), float(np.sin(t))
+        span = abs(a) * pg.W + abs(b) * pg.H                        # the page's extent along the normal
+        lo = min(0, a * pg.W) + min(0, b * pg.H)
+        for k in range(n):
+            c = -(lo + span * (k + 1 + rng.uniform(-0.15, 0.15)) / (n + 1))
+            prof, kk = _fold_profile(rng)
+            g *= _line_field(pg.shape, pg.f, a, b, c, prof, -40, 0.25)
+            mx, my = _fold_pull(gx, gy, a, b, c, kk * 0.3)
+            dx += mx; dy += my
     pg.mul(g)
     pg.move(dx, dy)
 
