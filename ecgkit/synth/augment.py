@@ -35,8 +35,10 @@ class AugConfig:
     scan_tint: tuple = (0.0, 1.0)           # ... and its strength (1 = as ECG-image-kit)
     scan_blur: tuple = (0.3, 0.8)
     scan_jpeg: tuple = (85, 95)
-    bw_noise: tuple = (1.0, 8.0)            # grey levels (σ)
-    bw_threshold_prob: float = 0.3          # steep tone curve: a thresholded look
+    bw_noise: tuple = (2.0, 9.0)            # grey levels (σ)
+    bw_white: tuple = (150.0, 230.0)        # black-and-white scans: the paper's grey level (devset 0004: 158–216) ...
+    bw_black: tuple = (0.0, 50.0)           # ... and the lifted black
+    bw_threshold_prob: float = 0.2          # steep tone curve: a thresholded look
     photo_corner: tuple = (0.01, 0.03)      # perspective: each corner moves up to this fraction of width/height (devset 0005: ≤ 3 %)
     photo_rot_deg: float = 6.0              # photos: the page turned in ± (devset 0005: ECG-image-kit's -rot 6)
     photo_scale: tuple = (0.82, 0.97)       # page size within the photo frame
@@ -166,7 +168,7 @@ RECIPES = {
     '0004': Recipe(CRUMPLED, Scan(bw=True)),
     '0005': Recipe((Wrinkles(p=1), Creases(p='crease_prob', n=(1, 4))), Photo()),
     '0006': Recipe((), Screen()),
-    '0009': Recipe((Wrinkles(p=1, factor=1.6), Creases(p=1, n=(2, 7), grid=True, n2=(1, 4)), Soak(),
+    '0009': Recipe((Wrinkles(p=1, factor=1.3), Creases(p=1, n=(2, 7), grid=True, n2=(1, 4)), Soak(),
                     Stains(p=1, n=(1, 6), water=(0, 4))),
                    Either('crease_photo_prob', Photo(), Scan())),
     '0010': Recipe((Wrinkles(p=0.7), Creases(p=1, n=(2, 6)), Stains(p=0.4, n=(1, 3), water=(0, 2)),

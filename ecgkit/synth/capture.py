@@ -57,7 +57,7 @@ def _bw_finish(rng, cfg, gain, gamma, blur):
     "The finish of a greyscale scan: grey curve (`_bw_lut`), blur, noise, maybe JPEG; three equal channels out."
     thresh = rng.random() < cfg.bw_threshold_prob
     centre, width = rng.uniform(0.35, 0.65), rng.uniform(0.04, 0.12)
-    white, black = rng.uniform(180, 255), rng.uniform(0, 25)
+    white, black = rng.uniform(*cfg.bw_white), rng.uniform(*cfg.bw_black)
     noise = rng.uniform(*cfg.bw_noise)
     q = int(rng.integers(cfg.scan_jpeg[0], cfg.scan_jpeg[1] + 1)) if rng.random() < 0.5 else None
     def finish(img):

@@ -194,10 +194,10 @@ def _ridges(rng, h, w, f2: int):
 
 # %% ../../nbs/13_synth_effects.ipynb #c461cc60
 def _wrinkle_shade(fac, rid, strength: float) -> np.ndarray:
-    "Grey gain 1 + s − strength/2, s the folds plus 0.6 × the ridges (each normalised) scaled to std `strength`; clipped to [0.3, 1.2]."
+    "Grey gain 1 + s − strength/2, s the folds plus 0.6 × the ridges (each normalised) scaled to std `strength`; clipped to [0.45, 1.2]."
     s = fac / (fac.std() + 1e-6) + 0.6 * rid / (rid.std() + 1e-6)
     s = s * (strength / (s.std() + 1e-6))
-    return np.clip(1 + s - 0.5 * strength, 0.3, 1.2).astype(np.float32)
+    return np.clip(1 + s - 0.5 * strength, 0.45, 1.2).astype(np.float32)
 
 # %% ../../nbs/13_synth_effects.ipynb #6d13c65b
 def _wrinkle_move(pg: Page, hgt, disp: float, f2: int):
@@ -347,18 +347,25 @@ def _satellites(rng, g, cx, cy, r, col, f: int):
         cv2.circle(g, (int(sx), int(sy)), max(int(rr), 1), dot, -1, cv2.LINE_AA)
 
 # %% ../../nbs/13_synth_effects.ipynb #fb4cb754
+_HALO = np.array((205, 190, 120), np.float32) / 255
+
 def mould(pg: Page, rng, colonies: int):
-    "Speckled dark-green / grey mould colonies with satellite dots."
+    "Mould colonies: a yellow-brown halo, a speckled dark-green / grey body with a denser core, and satellite dots."
     h, w = pg.shape
     f = pg.f
     g = np.ones(pg.shape + (3,), np.float32)
     for _ in range(colonies):
         r = rng.uniform(12, 140) / f
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        hm, hs = _blob(rng, h, w, cx, cy, 1.6 * r, rough=0.4)
+        if hm is None: continue
+        g[hs] *= 1 - rng.uniform(0.1, 0.35) * hm[..., None] * (1 - _HALO)     # the stained halo
         m, sl = _blob(rng, h, w, cx, cy, r, rough=0.6)
         if m is None: continue
         gain, col = _colony_gain(rng, m)
         g[sl] *= gain
+        cm, cs = _blob(rng, h, w, cx, cy, rng.uniform(0.25, 0.5) * r, rough=0.5)
+        if cm is not None: g[cs] *= 1 - rng.uniform(0.3, 0.6) * cm[..., None]      # the denser core
         _satellites(rng, g, cx, cy, r, col, f)
     pg.mul(cv2.GaussianBlur(g, (0, 0), 0.7))
 
