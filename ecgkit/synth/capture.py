@@ -221,7 +221,7 @@ def screen(rng, size, cfg) -> Capture:
     "A phone photo of the page on a monitor: pixel grid and tone (`prepare`), moiré, cast, glare, blur, noise, JPEG."
     ws = camera_geometry(rng, size, cfg, (0.8, 0.95))
     dark = rng.uniform(5, 45)
-    bg = np.clip(table(rng, size).astype(np.float32) * (dark / 128), 0, 255).astype(np.uint8)
+    bg = cv2.convertScaleAbs(table(rng, size), alpha=dark / 128)          # a dark room (uint8 in, uint8 out: no float copy)
     X, Y, gain = _moire(rng, size, cfg)
     gain = gain[..., None] * _screen_cast(rng)[None, None].astype(np.float32)
     glare = _glare(rng, size, cfg, X, Y)

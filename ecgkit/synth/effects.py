@@ -228,10 +228,10 @@ def _crease_line(pg: Page, rng):
 
 # %% ../../nbs/13_synth_effects.ipynb #029a6936
 def _line_field(shape, f: float, a: float, b: float, c: float, profile, d0: float, res: float) -> np.ndarray:
-    "A field depending only on d = a·x + b·y + c, `profile` (sampled from d0 every `res` px), on a 1/`f` lattice: one warpAffine."
+    "A field depending only on d = a·x + b·y + c, `profile` (sampled from d0 every `res` px), on a 1/`f` lattice: one nearest-neighbour warpAffine."
     src = np.ascontiguousarray(np.tile(np.asarray(profile, np.float32), (2, 1)))
     M = np.array([[a * f / res, b * f / res, (c - d0) / res], [0, 0, 0]], np.float64)
-    return cv2.warpAffine(src, M, shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(src, M, shape[::-1], flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 # %% ../../nbs/13_synth_effects.ipynb #976ae1a1
 def _fold_profile(rng):
