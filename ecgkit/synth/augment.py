@@ -69,7 +69,7 @@ class Wrinkles:
     p: float | str = 'wrinkle_prob'  # chance
     factor: float = 1.0              # × the shading strength
     disp: tuple = (0.3, 2.0)         # px, the largest displacement
-    folds: tuple = (150, 450)        # number of small folds (more: finer crumpling)
+    folds: tuple = (60, 400)         # number of small folds (more: finer crumpling)
     def __call__(self, pg, rng, cfg):
         if _chance(rng, self.p, cfg):
             wrinkles(pg, rng, rng.uniform(*cfg.wrinkle_strength) * self.factor, rng.uniform(*self.disp),
@@ -166,7 +166,7 @@ RECIPES = {
     '0001': Recipe(),
     '0003': Recipe(CRUMPLED, Scan()),
     '0004': Recipe(CRUMPLED, Scan(bw=True)),
-    '0005': Recipe((Wrinkles(p=1), Creases(p='crease_prob', n=(1, 4))), Photo()),
+    '0005': Recipe((Wrinkles(p=1, factor=1.3), Creases(p='crease_prob', n=(1, 4))), Photo()),
     '0006': Recipe((), Screen()),
     '0009': Recipe((Wrinkles(p=1, factor=1.3), Creases(p=1, n=(2, 7), grid=True, n2=(1, 4)), Soak(),
                     Stains(p=1, n=(1, 6), water=(0, 4))),
