@@ -43,7 +43,7 @@ class AugConfig:
     photo_rot_deg: float = 6.0              # photos: the page turned in ± (devset 0005: ECG-image-kit's -rot 6)
     photo_scale: tuple = (0.82, 0.97)       # page size within the photo frame
     photo_blur: tuple = (0.5, 1.2)
-    photo_noise: tuple = (1.0, 10.0)        # grey levels (σ; devset 0005: ECG-image-kit's -noise 12)
+    photo_noise: tuple = (1.0, 6.0)         # grey levels (σ, after the blur; devset 0005: σ ≤ 12 before its blur)
     photo_jpeg: tuple = (60, 90)
     lens_k1: float = 0.04                   # radial distortion in ±
     curl_prob: float = 0.5                  # page curl near one edge (photos)
