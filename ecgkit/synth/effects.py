@@ -365,7 +365,7 @@ def mould(pg: Page, rng, colonies: int):
         gain, col = _colony_gain(rng, m)
         g[sl] *= gain
         cm, cs = _blob(rng, h, w, cx, cy, rng.uniform(0.25, 0.5) * r, rough=0.5)
-        if cm is not None: g[cs] *= 1 - rng.uniform(0.3, 0.6) * cm[..., None]      # the denser core
+        if cm is not None: g[cs] *= 1 - rng.uniform(0.15, 0.35) * cm[..., None]      # the denser core
         _satellites(rng, g, cx, cy, r, col, f)
     pg.mul(cv2.GaussianBlur(g, (0, 0), 0.7))
 
