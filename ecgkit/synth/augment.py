@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from .capture import Capture, photo, scan, screen
-from .effects import Page, creases, damage, mould, soak, stains, wrinkles
+from .effects import Page, crease_grid, creases, damage, mould, soak, stains, wrinkles
 from .render import Labels
 from .warp import as_size, compose, flip, identity, on_page, rot90, warp_image, warp_labels
 
@@ -35,20 +35,25 @@ class AugConfig:
     scan_tint: tuple = (0.0, 1.0)           # ... and its strength (1 = as ECG-image-kit)
     scan_blur: tuple = (0.3, 0.8)
     scan_jpeg: tuple = (85, 95)
-    bw_noise: tuple = (1.0, 8.0)            # grey levels (σ)
-    bw_threshold_prob: float = 0.3          # steep tone curve: a thresholded look
-    photo_corner: tuple = (0.03, 0.08)      # perspective: each corner moves up to this fraction of width/height
+    bw_noise: tuple = (2.0, 9.0)            # grey levels (σ)
+    bw_white: tuple = (150.0, 230.0)        # black-and-white scans: the paper's grey level (devset 0004: 158–216) ...
+    bw_black: tuple = (0.0, 50.0)           # ... and the lifted black
+    bw_threshold_prob: float = 0.2          # steep tone curve: a thresholded look
+    photo_corner: tuple = (0.01, 0.03)      # perspective: each corner moves up to this fraction of width/height (devset 0005: ≤ 3 %)
+    photo_rot_deg: float = 6.0              # photos: the page turned in ± (devset 0005: ECG-image-kit's -rot 6)
     photo_scale: tuple = (0.82, 0.97)       # page size within the photo frame
     photo_blur: tuple = (0.5, 1.2)
-    photo_noise: tuple = (1.0, 6.0)
+    photo_noise: tuple = (1.0, 6.0)         # grey levels (σ, after the blur; devset 0005: σ ≤ 12 before its blur)
     photo_jpeg: tuple = (60, 90)
     lens_k1: float = 0.04                   # radial distortion in ±
     curl_prob: float = 0.5                  # page curl near one edge (photos)
     curl_depth: tuple = (8.0, 45.0)         # px
     shadow_prob: float = 0.5                # a soft shadow across the photographed page
+    hand_prob: float = 0.4                  # photos of prints: a hand holding the page shows beside it
     moire_amp: tuple = (0.04, 0.14)         # screen photos
     glare_amp: tuple = (30.0, 110.0)        # screen photos: additive grey levels at the glare centre
     damage_photo_prob: float = 0.5          # 0010: photographed (else scanned)
+    crease_photo_prob: float = 0.5          # 0009: photographed (else scanned)
 
 # %% ../../nbs/15_synth_augment.ipynb #a8612b99
 def _chance(rng, p, cfg) -> bool:
@@ -60,26 +65,29 @@ def _chance(rng, p, cfg) -> bool:
 # %% ../../nbs/15_synth_augment.ipynb #269dda89
 @dataclass(frozen=True)
 class Wrinkles:
-    "Crumpled texture: facet and ridge shading, strength drawn from `cfg.wrinkle_strength` × `factor`, and a small displacement."
+    "Crumpled texture: fold and ridge shading, strength drawn from `cfg.wrinkle_strength` × `factor`, and a small displacement."
     p: float | str = 'wrinkle_prob'  # chance
     factor: float = 1.0              # × the shading strength
     disp: tuple = (0.3, 2.0)         # px, the largest displacement
-    facets: tuple = (20, 120)        # number of facets
+    folds: tuple = (60, 400)         # number of small folds (more: finer crumpling)
     def __call__(self, pg, rng, cfg):
         if _chance(rng, self.p, cfg):
             wrinkles(pg, rng, rng.uniform(*cfg.wrinkle_strength) * self.factor, rng.uniform(*self.disp),
-                     int(rng.integers(*self.facets)))
+                     int(rng.integers(*self.folds)))
 
 # %% ../../nbs/15_synth_augment.ipynb #12e841c0
 @dataclass(frozen=True)
 class Creases:
-    "`n` straight folds."
+    "`n` straight folds, or with `grid` two families of parallel folds (`n` along, `n2` across)."
     p: float | str = 'crease_prob'   # chance
-    n: tuple = (1, 4)                # number of folds
+    n: tuple = (1, 4)                # number of folds (with `grid`: along the first direction)
+    grid: bool = False               # folded-up print: evenly spaced folds in two directions
+    n2: tuple = (1, 4)               # with `grid`: folds across
     def __call__(self, pg, rng, cfg):
         if _chance(rng, self.p, cfg):
             nc = int(rng.integers(*self.n))
-            if nc: creases(pg, rng, nc)
+            if self.grid: crease_grid(pg, rng, nc, int(rng.integers(*self.n2)))
+            elif nc: creases(pg, rng, nc)
 
 # %% ../../nbs/15_synth_augment.ipynb #30e22066
 @dataclass(frozen=True)
@@ -158,10 +166,11 @@ RECIPES = {
     '0001': Recipe(),
     '0003': Recipe(CRUMPLED, Scan()),
     '0004': Recipe(CRUMPLED, Scan(bw=True)),
-    '0005': Recipe(CRUMPLED, Photo()),
+    '0005': Recipe((Wrinkles(p=1, factor=1.3), Creases(p='crease_prob', n=(1, 4))), Photo()),
     '0006': Recipe((), Screen()),
-    '0009': Recipe((Wrinkles(p=1, factor=1.6), Creases(p=1, n=(1, 5)), Soak(), Stains(p=1, n=(1, 6), water=(0, 4))),
-                   Scan()),
+    '0009': Recipe((Wrinkles(p=1, factor=1.3), Creases(p=1, n=(2, 7), grid=True, n2=(1, 4)), Soak(),
+                    Stains(p=1, n=(1, 6), water=(0, 4))),
+                   Either('crease_photo_prob', Photo(), Scan())),
     '0010': Recipe((Wrinkles(p=0.7), Creases(p=1, n=(2, 6)), Stains(p=0.4, n=(1, 3), water=(0, 2)),
                     Damage(tears=(1, 5), pieces=(1, 4), dogear_p=0.7)),
                    Either('damage_photo_prob', Photo(), Scan())),

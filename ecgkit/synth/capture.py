@@ -57,7 +57,7 @@ def _bw_finish(rng, cfg, gain, gamma, blur):
     "The finish of a greyscale scan: grey curve (`_bw_lut`), blur, noise, maybe JPEG; three equal channels out."
     thresh = rng.random() < cfg.bw_threshold_prob
     centre, width = rng.uniform(0.35, 0.65), rng.uniform(0.04, 0.12)
-    white, black = rng.uniform(180, 255), rng.uniform(0, 25)
+    white, black = rng.uniform(*cfg.bw_white), rng.uniform(*cfg.bw_black)
     noise = rng.uniform(*cfg.bw_noise)
     q = int(rng.integers(cfg.scan_jpeg[0], cfg.scan_jpeg[1] + 1)) if rng.random() < 0.5 else None
     def finish(img):
@@ -87,8 +87,8 @@ def scan(rng, size, cfg, bw: bool, max_rot: float) -> Capture:
     return Capture([warp], border, finish)
 
 # %% ../../nbs/14_synth_capture.ipynb #b97c592b
-def table(rng, size) -> np.ndarray:
-    "A table top: flat colour, slow light variation and a faint grain."
+def table(rng, size, hand: bool = False) -> np.ndarray:
+    "A table top: flat colour, slow light variation and a faint grain; with a hand beside the page if `hand`."
     H, W = size
     base = rng.uniform(25, 210, 3) if rng.random() < 0.7 else np.full(3, rng.uniform(20, 235)) * rng.uniform(0.9, 1.1, 3)
     h, w = -(-H // 8), -(-W // 8)
@@ -98,17 +98,44 @@ def table(rng, size) -> np.ndarray:
     amp, freq = rng.uniform(0, 0.08), rng.uniform(0.3, 1.5)
     grain = 1 + amp * np.sin((X * float(np.cos(a)) + Y * float(np.sin(a))) * freq + 3 * smooth_noise(rng, (h, w), 10))
     t = np.clip(base[None, None] * (slow * grain)[..., None], 0, 255).astype(np.uint8)
+    if hand: _hand(rng, t)
     return cv2.resize(t, (W, H), interpolation=cv2.INTER_LINEAR)
+
+# %% ../../nbs/14_synth_capture.ipynb #4d6dd993
+_SKIN = ((224, 172, 140), (198, 134, 100), (141, 85, 56), (250, 205, 175), (170, 115, 80))
+
+def _hand(rng, t):
+    "Paint a hand (palm at a frame edge, four fingers reaching inwards) into the small table image `t` (uint8, in place)."
+    h, w = t.shape[:2]
+    side, u = int(rng.integers(4)), rng.uniform(0.15, 0.85)
+    p, nrm = [(np.array([u * w, -2.]), np.array([0, 1.])), (np.array([w + 1., u * h]), np.array([-1., 0])),
+              (np.array([u * w, h + 1.]), np.array([0, -1.])), (np.array([-2., u * h]), np.array([1., 0]))][side]
+    r = rng.uniform(0.08, 0.14) * min(h, w)
+    ang = np.arctan2(nrm[1], nrm[0]) + rng.uniform(-0.5, 0.5)
+    d, q = np.array([np.cos(ang), np.sin(ang)]), np.array([-np.sin(ang), np.cos(ang)])
+    m = np.zeros((h, w), np.uint8)
+    ctr = p + d * r * rng.uniform(0.0, 0.6)
+    cv2.ellipse(m, tuple(int(v) for v in ctr), (int(r), int(0.8 * r)), float(np.degrees(ang)), 0, 360, 255, -1)
+    for k, ln in zip(np.linspace(-0.6, 0.6, 4), rng.uniform(1.1, 1.8, 4)):          # four fingers
+        a0 = ctr + q * k * r + d * 0.5 * r
+        cv2.line(m, tuple(int(v) for v in a0), tuple(int(v) for v in a0 + (d + q * rng.normal(0, 0.1)) * ln * r), 255,
+                 max(int(0.32 * r), 1), cv2.LINE_AA)
+    a = cv2.GaussianBlur(m, (0, 0), 0.8).astype(np.float32)[..., None] / 255
+    skin = np.array(_SKIN[rng.integers(len(_SKIN))], np.float32) * rng.uniform(0.8, 1.05)
+    shade = 0.85 + 0.15 * smooth_noise(rng, (h, w), max(r / 2, 2))[..., None]
+    t[:] = np.clip(t * (1 - a) + skin * shade * a, 0, 255).astype(np.uint8)
 
 # %% ../../nbs/14_synth_capture.ipynb #85c399b2
 def camera_geometry(rng, size, cfg, scale_rng):
-    "The page placed smaller in the frame, maybe curled, seen in perspective, through a lens."
+    "The page placed smaller in the frame and turned, maybe curled, seen in perspective, through a lens."
     H, W = size
     s = rng.uniform(*scale_rng)
     m = rng.uniform(*cfg.photo_corner)
+    a = np.deg2rad(rng.uniform(-cfg.photo_rot_deg, cfg.photo_rot_deg))
+    R = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])          # counter-clockwise on screen (y down)
     c = page_corners(size)
     ctr = np.array([(W - 1) / 2, (H - 1) / 2]) + rng.uniform(-0.03, 0.03, 2) * (W, H)
-    dst = ctr + (c - c.mean(0)) * s + rng.uniform(-m, m, (4, 2)) * (W, H)
+    dst = ctr + (c - c.mean(0)) @ R * s + rng.uniform(-m, m, (4, 2)) * (W, H)
     ws = []
     if rng.random() < cfg.curl_prob:
         ws.append(page_curl(size, ('left', 'right', 'top', 'bottom')[rng.integers(4)], rng.uniform(*cfg.curl_depth),
@@ -145,9 +172,9 @@ def _shadow(rng, X, Y):
 
 # %% ../../nbs/14_synth_capture.ipynb #90fb6c27
 def photo(rng, size, cfg) -> Capture:
-    "A phone photo of the print on a table: camera geometry, uneven light, maybe a shadow, colour cast, blur, noise, JPEG."
+    "A phone photo of the print on a table: camera geometry, a table (maybe a hand), uneven light, maybe a shadow, colour cast, blur, noise, JPEG."
     ws = camera_geometry(rng, size, cfg, cfg.photo_scale)
-    bg = table(rng, size)
+    bg = table(rng, size, hand=rng.random() < cfg.hand_prob)
     X, Y = _unit_lattice(size)
     gain = _photo_light(rng, X, Y)
     if rng.random() < cfg.shadow_prob: gain = gain * _shadow(rng, X, Y)   # a soft-edged shadow (hand, phone) from one side
@@ -194,7 +221,7 @@ def screen(rng, size, cfg) -> Capture:
     "A phone photo of the page on a monitor: pixel grid and tone (`prepare`), moiré, cast, glare, blur, noise, JPEG."
     ws = camera_geometry(rng, size, cfg, (0.8, 0.95))
     dark = rng.uniform(5, 45)
-    bg = np.clip(table(rng, size).astype(np.float32) * (dark / 128), 0, 255).astype(np.uint8)
+    bg = cv2.convertScaleAbs(table(rng, size), alpha=dark / 128)          # a dark room (uint8 in, uint8 out: no float copy)
     X, Y, gain = _moire(rng, size, cfg)
     gain = gain[..., None] * _screen_cast(rng)[None, None].astype(np.float32)
     glare = _glare(rng, size, cfg, X, Y)

@@ -13,7 +13,7 @@ from .warp import displacement, page_corners
 
 # %% auto #0
 __all__ = ['smooth_noise', 'kelvin_rgb', 'apply_gain', 'apply_add', 'add_noise', 'jpeg', 'gauss_blur', 'apply_lut', 'tone_curve',
-           'Page', 'wrinkles', 'creases', 'stains', 'soak', 'mould', 'damage', 'screen_grid']
+           'Page', 'wrinkles', 'creases', 'crease_grid', 'stains', 'soak', 'mould', 'damage', 'screen_grid']
 
 # %% ../../nbs/13_synth_effects.ipynb #b1031468
 def smooth_noise(rng, shape, cell: float, octaves: int = 1, persistence: float = 0.5) -> np.ndarray:
@@ -162,18 +162,27 @@ def result(self: Page):
     return out, self.holes
 
 # %% ../../nbs/13_synth_effects.ipynb #e28ae2a5
-def _facets(rng, h, w, facets: int) -> np.ndarray:
-    "Shading (h, w) of about `facets` flat facets: Voronoi cells of random seeds, each a randomly tilted plane of light."
-    seeds = np.ones((h, w), np.uint8)
-    seeds[rng.integers(0, h, facets), rng.integers(0, w, facets)] = 0
-    _, lab = cv2.distanceTransformWithLabels(seeds, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
-    sy, sx = [np.r_[0, v].astype(np.float32) for v in np.nonzero(seeds == 0)]   # label k (from 1) is the k-th seed in row-major order
-    k = len(sx)
-    r = np.sqrt(h * w / k)
-    lev, tx, ty = (rng.normal(0, 1, k).astype(np.float32), *rng.normal(0, 1.0 / r, (2, k)).astype(np.float32))
+def _crumple(rng, h, w, n: int) -> np.ndarray:
+    "Shading (h, w) of crumpled paper: `n` short random folds; each pixel lit by its nearest fold (one side bright, the other dark, fading)."
+    ids = np.zeros((h, w), np.int32)
+    sp = np.sqrt(h * w / n)                                                  # the folds' spacing
+    ln = sp * rng.uniform(0.8, 3.0, n)
+    a0 = rng.uniform(0, np.pi)                                               # two loose families of directions
+    ang = np.where(rng.random(n) < 0.5, a0, a0 + np.pi / 2) + rng.normal(0, 0.45, n)
+    cx, cy = rng.uniform(0, w, n), rng.uniform(0, h, n)
+    dx, dy = np.cos(ang) * ln / 2, np.sin(ang) * ln / 2
+    for i in range(n):
+        cv2.line(ids, (int(cx[i] - dx[i]), int(cy[i] - dy[i])), (int(cx[i] + dx[i]), int(cy[i] + dy[i])), i + 1, 1)
+    dist, lab = cv2.distanceTransformWithLabels((ids == 0).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    py, px = np.nonzero(ids)                                                 # label k (from 1) is the k-th fold pixel, row-major
+    f = np.r_[0, ids[py, px]][lab]                                           # each pixel's nearest fold (1..n)
+    nx, ny = np.r_[0, -np.sin(ang)].astype(np.float32), np.r_[0, np.cos(ang)].astype(np.float32)
+    la = rng.uniform(0, 2 * np.pi)
+    tilt = np.r_[0, rng.uniform(0.3, 1.0, n) * (nx[1:] * np.cos(la) + ny[1:] * np.sin(la))].astype(np.float32)
     X, Y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    fac = lev[lab] + tx[lab] * (X - sx[lab]) + ty[lab] * (Y - sy[lab])     # facets (Voronoi cells), each a tilted plane of light
-    return cv2.GaussianBlur(fac, (0, 0), 0.8)
+    d = (X - np.r_[0, px].astype(np.float32)[lab]) * nx[f] + (Y - np.r_[0, py].astype(np.float32)[lab]) * ny[f]
+    s = tilt[f] * np.tanh(d / 1.5) * np.exp(-dist / np.float32(0.6 * sp))    # signed side of the fold, fading away from it
+    return cv2.GaussianBlur(s, (0, 0), 0.8)
 
 # %% ../../nbs/13_synth_effects.ipynb #96cb51f4
 def _ridges(rng, h, w, f2: int):
@@ -185,10 +194,10 @@ def _ridges(rng, h, w, f2: int):
 
 # %% ../../nbs/13_synth_effects.ipynb #c461cc60
 def _wrinkle_shade(fac, rid, strength: float) -> np.ndarray:
-    "Grey gain 1 + s, s the facets plus 0.4 × the ridges (each normalised) scaled to std `strength`; clipped to [0.35, 1.25]."
-    s = fac / (fac.std() + 1e-6) + 0.4 * rid / (rid.std() + 1e-6)
+    "Grey gain 1 + s − strength/2, s the folds plus 0.6 × the ridges (each normalised) scaled to std `strength`; clipped to [0.45, 1.2]."
+    s = fac / (fac.std() + 1e-6) + 0.6 * rid / (rid.std() + 1e-6)
     s = s * (strength / (s.std() + 1e-6))
-    return np.clip(1 + s, 0.35, 1.25).astype(np.float32)
+    return np.clip(1 + s - 0.5 * strength, 0.45, 1.2).astype(np.float32)
 
 # %% ../../nbs/13_synth_effects.ipynb #6d13c65b
 def _wrinkle_move(pg: Page, hgt, disp: float, f2: int):
@@ -200,11 +209,11 @@ def _wrinkle_move(pg: Page, hgt, disp: float, f2: int):
     pg.move(cv2.resize(sx * k, (nx, ny), interpolation=cv2.INTER_LINEAR), cv2.resize(sy * k, (nx, ny), interpolation=cv2.INTER_LINEAR))
 
 # %% ../../nbs/13_synth_effects.ipynb #478e0100
-def wrinkles(pg: Page, rng, strength: float, disp: float, facets: int):
-    "Crumpled-paper shading (angular facets lit unevenly, plus rounded ridges) and a small matching displacement."
+def wrinkles(pg: Page, rng, strength: float, disp: float, folds: int):
+    "Crumpled-paper shading (`folds` small folds lit unevenly, plus rounded ridges) and a small matching displacement."
     f2 = 4
     h, w = -(-pg.H // f2), -(-pg.W // f2)
-    fac = _facets(rng, h, w, facets)
+    fac = _crumple(rng, h, w, folds)
     hgt, rid = _ridges(rng, h, w, f2)
     pg.mul(cv2.resize(_wrinkle_shade(fac, rid, strength), pg.shape[::-1], interpolation=cv2.INTER_LINEAR))
     _wrinkle_move(pg, hgt, disp, f2)
@@ -219,10 +228,10 @@ def _crease_line(pg: Page, rng):
 
 # %% ../../nbs/13_synth_effects.ipynb #029a6936
 def _line_field(shape, f: float, a: float, b: float, c: float, profile, d0: float, res: float) -> np.ndarray:
-    "A field depending only on d = a·x + b·y + c, `profile` (sampled from d0 every `res` px), on a 1/`f` lattice: one warpAffine."
+    "A field depending only on d = a·x + b·y + c, `profile` (sampled from d0 every `res` px), on a 1/`f` lattice: one nearest-neighbour warpAffine."
     src = np.ascontiguousarray(np.tile(np.asarray(profile, np.float32), (2, 1)))
     M = np.array([[a * f / res, b * f / res, (c - d0) / res], [0, 0, 0]], np.float64)
-    return cv2.warpAffine(src, M, shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(src, M, shape[::-1], flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 # %% ../../nbs/13_synth_effects.ipynb #976ae1a1
 def _fold_profile(rng):
@@ -252,6 +261,26 @@ def creases(pg: Page, rng, n: int):
         g *= _line_field(pg.shape, pg.f, a, b, c, prof, -40, 0.25)
         mx, my = _fold_pull(gx, gy, a, b, c, k)
         dx += mx; dy += my
+    pg.mul(g)
+    pg.move(dx, dy)
+
+# %% ../../nbs/13_synth_effects.ipynb #987ce28b
+def crease_grid(pg: Page, rng, nh: int, nv: int):
+    "Two families of evenly spaced parallel folds (`nh` at a drawn angle ≤ 45°, `nv` across them), each as in `creases`."
+    gx, gy = pg.lattice()
+    g = np.ones(pg.shape, np.float32)
+    dx, dy = np.zeros(gx.shape, np.float32), np.zeros(gx.shape, np.float32)
+    t0 = rng.uniform(0, np.pi / 4) * rng.choice([-1, 1])
+    for n, t in ((nh, t0 + np.pi / 2), (nv, t0)):                  # normals: folds running along t0, then across
+        a, b = float(np.cos(t)), float(np.sin(t))
+        span = abs(a) * pg.W + abs(b) * pg.H                        # the page's extent along the normal
+        lo = min(0, a * pg.W) + min(0, b * pg.H)
+        for k in range(n):
+            c = -(lo + span * (k + 1 + rng.uniform(-0.15, 0.15)) / (n + 1))
+            prof, kk = _fold_profile(rng)
+            g *= _line_field(pg.shape, pg.f, a, b, c, prof, -40, 0.25)
+            mx, my = _fold_pull(gx, gy, a, b, c, kk * 0.3)
+            dx += mx; dy += my
     pg.mul(g)
     pg.move(dx, dy)
 
@@ -318,18 +347,25 @@ def _satellites(rng, g, cx, cy, r, col, f: int):
         cv2.circle(g, (int(sx), int(sy)), max(int(rr), 1), dot, -1, cv2.LINE_AA)
 
 # %% ../../nbs/13_synth_effects.ipynb #fb4cb754
+_HALO = np.array((205, 190, 120), np.float32) / 255
+
 def mould(pg: Page, rng, colonies: int):
-    "Speckled dark-green / grey mould colonies with satellite dots."
+    "Mould colonies: a yellow-brown halo, a speckled dark-green / grey body with a denser core, and satellite dots."
     h, w = pg.shape
     f = pg.f
     g = np.ones(pg.shape + (3,), np.float32)
     for _ in range(colonies):
         r = rng.uniform(12, 140) / f
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        hm, hs = _blob(rng, h, w, cx, cy, 1.6 * r, rough=0.4)
+        if hm is None: continue
+        g[hs] *= 1 - rng.uniform(0.1, 0.35) * hm[..., None] * (1 - _HALO)     # the stained halo
         m, sl = _blob(rng, h, w, cx, cy, r, rough=0.6)
         if m is None: continue
         gain, col = _colony_gain(rng, m)
         g[sl] *= gain
+        cm, cs = _blob(rng, h, w, cx, cy, rng.uniform(0.25, 0.5) * r, rough=0.5)
+        if cm is not None: g[cs] *= 1 - rng.uniform(0.15, 0.35) * cm[..., None]      # the denser core
         _satellites(rng, g, cx, cy, r, col, f)
     pg.mul(cv2.GaussianBlur(g, (0, 0), 0.7))
 
