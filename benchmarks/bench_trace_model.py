@@ -37,7 +37,7 @@ def bench(kw, steps, pages, device='cpu', page_hw=(1700, 2200)):
     t = torch.rand(4, m.rows, 256, 512 * m.x_scale, device=device).softmax(2)
     def step():
         loss = -(t * m(x).log_softmax(2)).sum(2).mean()
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); float(loss)
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); float(loss.detach())
     st = [timed(step) for _ in range(steps + 2)][2:]
     m.eval(); pg = torch.rand(1, 3, *page_hw, device=device)
     def infer():
