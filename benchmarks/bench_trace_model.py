@@ -15,10 +15,16 @@ import torch
 from ecgkit.models.registry import create_model
 
 CANDIDATES = {            # name: trace_net keyword arguments
-    'cpu': dict(config='cpu'),                                          # mobilenetv3_large_075 at 1/4
+    'cpu': dict(config='cpu'),                                          # mobilenetv3_large_100 at 1/4
+    'cpu-mnv3l075': dict(config='cpu', backbone='mobilenetv3_large_075'),
     'cpu-mnv3s': dict(config='cpu', backbone='mobilenetv3_small_100'),
     'cpu-r18': dict(config='cpu', backbone='resnet18', stem_channels=32, decoder_channels=(128, 64, 32, 32, 16)),
     'cpu-r18-3': dict(config='cpu', backbone='resnet18', out_indices=(0, 1, 2), decoder_channels=(64, 32, 24)),
+    'cpu-k1': dict(config='cpu', stem_kernel=1),
+    'cpu-k1-16': dict(config='cpu', stem_kernel=1, stem_channels=16, decoder_channels=(96, 48, 32, 16, 16)),
+    'cpu-effb0': dict(config='cpu', backbone='efficientnet_b0'),
+    'cpu-s2': dict(config='cpu', s2d=2, stem_channels=16, decoder_channels=(96, 48, 32, 24, 16)),
+    'cpu-s8': dict(config='cpu', s2d=8, stem_kernel=1, stem_channels=32, decoder_channels=(96, 48, 32, 32, 32)),
 }
 
 

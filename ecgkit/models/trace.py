@@ -11,7 +11,7 @@ from torch import nn
 from ..core import UserError
 from .encoders import timm_encoder
 from .registry import register_model
-from .unet import UNetDecoder, conv_bn_relu
+from .unet import UNetDecoder
 
 # %% auto #0
 __all__ = ['TRACE_CONFIGS', 'add_coords', 'depth_to_space', 'TraceNet', 'trace_net']
@@ -34,11 +34,12 @@ def depth_to_space(x: torch.Tensor, sy: int, sx: int) -> torch.Tensor:
 # %% ../../nbs/25_models_trace.ipynb #52546000
 class TraceNet(nn.Module):
     "CoordConv + space-to-depth stem + timm encoder + U-Net decoder + depth-to-space head: (B, in_chans, H, W) → logits (B, rows, H, W·x_scale)."
-    def __init__(self, backbone='mobilenetv3_large_075', rows=4, x_scale=1, in_chans=3, s2d=4, stem_channels=24,
-                 decoder_channels=(96, 48, 32, 24, 16), pretrained_file=None, **timm_kw):
+    def __init__(self, backbone='mobilenetv3_large_100', rows=4, x_scale=1, in_chans=3, s2d=4, stem_channels=24,
+                 decoder_channels=(96, 48, 32, 24, 16), stem_kernel=3, pretrained_file=None, **timm_kw):
         super().__init__()
         self.rows, self.x_scale, self.s2d = rows, int(x_scale), int(s2d)
-        self.stem = nn.Sequential(nn.PixelUnshuffle(self.s2d), *conv_bn_relu((in_chans + 2) * self.s2d ** 2, stem_channels))
+        self.stem = nn.Sequential(nn.PixelUnshuffle(self.s2d), nn.Conv2d((in_chans + 2) * self.s2d ** 2, stem_channels, stem_kernel,
+                                  padding=stem_kernel // 2, bias=False), nn.BatchNorm2d(stem_channels), nn.ReLU(inplace=True))
         self.encoder = timm_encoder(backbone, pretrained_file, features_only=True, in_chans=stem_channels, **timm_kw)
         red = self.encoder.feature_info.reduction()
         self.stride = self.s2d * max(red)
@@ -57,7 +58,7 @@ class TraceNet(nn.Module):
 
 # %% ../../nbs/25_models_trace.ipynb #215dffd9
 TRACE_CONFIGS = dict(
-    cpu=dict(backbone='mobilenetv3_large_075', s2d=4, stem_channels=24, decoder_channels=(96, 48, 32, 24, 16), x_scale=1),
+    cpu=dict(backbone='mobilenetv3_large_100', s2d=4, stem_channels=24, decoder_channels=(96, 48, 32, 24, 16), x_scale=1),
     gpu=dict(backbone='resnet34', s2d=2, stem_channels=48, decoder_channels=(256, 128, 96, 64, 48), x_scale=2),
     tiny=dict(backbone='test_resnet', s2d=2, stem_channels=16, decoder_channels=(32, 16, 16), out_indices=(0, 1, 2), x_scale=1))
 
