@@ -6,6 +6,8 @@ For every candidate: parameters and fp16 size; the median wall and CPU (`time.pr
 training step (batch 4 of 3 × 256 × 512 crops, forward + backward + AdamW, column-softmax CE on sparse rows, after
 two warm-up steps); the best of `--pages` inferences of one 1700 × 2200 page (`torch.inference_mode`, eval).
 CPU time counts all threads, so with N threads on an idle machine CPU ≈ N × wall; on a shared machine wall grows.
+On the 2-core machine shared with other jobs, `--threads 1` measured 0.26 s a step and 0.85 s a page for `cpu`,
+while 2 threads took 1.7–6.6 s a step when the other jobs were busy (0.18–0.22 s when they were quiet).
 `--gpu` also builds the `gpu` config and prints its size (and times it on CUDA when there is one).
 """
 import argparse, statistics, time
