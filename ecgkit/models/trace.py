@@ -21,8 +21,8 @@ def add_coords(x: torch.Tensor, origin=(0, 0), page_hw=None) -> torch.Tensor:
     "`x` (B, C, H, W) with two more channels: the page x and y of each pixel's centre, in [-1, 1] over `page_hw` (default: `x`'s own size)."
     B, _, H, W = x.shape
     ph, pw = page_hw or (H, W)
-    ys = (torch.arange(H, device=x.device, dtype=x.dtype) + origin[0] + 0.5) / ph * 2 - 1
-    xs = (torch.arange(W, device=x.device, dtype=x.dtype) + origin[1] + 0.5) / pw * 2 - 1
+    ys = ((torch.arange(H, device=x.device, dtype=torch.float32) + origin[0] + 0.5) / ph * 2 - 1).to(x.dtype)
+    xs = ((torch.arange(W, device=x.device, dtype=torch.float32) + origin[1] + 0.5) / pw * 2 - 1).to(x.dtype)   # fp32, then x's dtype
     return torch.cat([x, xs.view(1, 1, 1, W).expand(B, 1, H, W), ys.view(1, 1, H, 1).expand(B, 1, H, W)], 1)
 
 # %% ../../nbs/25_models_trace.ipynb #40ee5ec0
