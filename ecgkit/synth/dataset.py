@@ -16,6 +16,7 @@ from ..paper import Paper
 from .build import make_print, seeds, synth_image, trace_mask
 from .render import TYPES, Labels
 from .warp import Warp, as_size, homography, on_page, page_xy, warp_image, warp_labels
+from .warp import _h_apply as _h          # a homography applied to point arrays
 
 # %% auto #0
 __all__ = ['default_transform', 'SynthDataset', 'scale_warp', 'rescale', 'page_homography', 'page_inverse', 'residual',
@@ -76,10 +77,6 @@ def rescale(img, labels: Labels, s: float, window=None, border=0):
     return out, warp_labels(labels, w)
 
 # %% ../../nbs/17_synth_dataset.ipynb #d9d1cf89
-def _h(M, x, y):
-    w = M[2, 0] * x + M[2, 1] * y + M[2, 2]
-    return (M[0, 0] * x + M[0, 1] * y + M[0, 2]) / w, (M[1, 0] * x + M[1, 1] * y + M[1, 2]) / w
-
 def page_homography(labels: Labels) -> np.ndarray:
     "The least-squares homography canonical page -> image through (a lattice of) the defined nodes of `labels.page_map`."
     k = max(1, int(np.sqrt(labels.page_map[..., 0].size / 2500)))      # about 2500 nodes are plenty for 8 numbers
