@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from ..core import UserError, atomic_path, folder_record, progress
-from ..data import FS_VALUES, LEADS, Record, image_path
+from ..data import FS_VALUES, LAYOUTS, LEADS, Record, image_path
 from ..paper import Paper
 from .render import PIXEL_CENTER, TYPES, Labels, Style, load_labels, render
 
 # %% auto #0
-__all__ = ['GREY_TYPES', 'SYNTH_MARK', 'seeds', 'make_id', 'make_print', 'synth_image', 'trace_mask', 'BuildReport', 'source_key',
-           'build', 'gallery']
+__all__ = ['GREY_TYPES', 'SYNTH_MARK', 'seeds', 'make_id', 'make_print', 'synth_image', 'trace_mask', 'panel_rows', 'trace_rows',
+           'BuildReport', 'source_key', 'build', 'gallery']
 
 # %% ../../nbs/16_synth_build.ipynb #5288530f
 def seeds(seed: int, *key) -> np.random.Generator:
@@ -53,7 +53,7 @@ def synth_image(drawn: Record, style: Style, image_type: str, rng, paper: Paper 
     return augment(img, lab, image_type, rng, aug_cfg)          # 0001: unchanged but for the 90° turns/flips of `aug_cfg`
 
 # %% ../../nbs/16_synth_build.ipynb #33e39ebd
-def _thin_mask(sel, kx: str, ky: str, shape, scale: int) -> np.ndarray:
+def _thin_mask(sel, kx: str, ky: str, shape, scale) -> np.ndarray:
     "Every panel of `sel` (points `kx`, `ky`, × `scale`) as a 1 px anti-aliased polyline: float32 in [0, 1] of `shape`."
     canvas = np.zeros(shape, np.uint8)
     for p in sel:
@@ -64,10 +64,15 @@ def _thin_mask(sel, kx: str, ky: str, shape, scale: int) -> np.ndarray:
     return canvas.astype(np.float32) / 255
 
 # %% ../../nbs/16_synth_build.ipynb #cc61a326
-def _sparse_mask(sel, kx: str, ky: str, out: np.ndarray, scale: int) -> np.ndarray:
+def _xy_scale(scale) -> tuple:
+    "`scale` as (sx, sy): one number for both axes, or a pair (the trace stage's 2× width is (2, 1))."
+    return (scale, scale) if np.ndim(scale) == 0 else tuple(scale)
+
+def _sparse_mask(sel, kx: str, ky: str, out: np.ndarray, scale) -> np.ndarray:
     "Into `out` (and returned): per column of each panel of `sel`, weights 1 − f and f on the rows around the trace."
+    sx, sy = _xy_scale(scale)
     for p in sel:
-        x, y = p[kx] * scale, p[ky] * scale
+        x, y = p[kx] * sx, p[ky] * sy
         ok = np.isfinite(y); x, y = x[ok], y[ok]
         if len(x) < 2: continue
         cols = np.arange(int(np.ceil(x[0])), int(np.floor(x[-1])) + 1)
@@ -81,15 +86,28 @@ def _sparse_mask(sel, kx: str, ky: str, out: np.ndarray, scale: int) -> np.ndarr
 
 # %% ../../nbs/16_synth_build.ipynb #c572fb87
 def trace_mask(labels: Labels, kind: str = 'thin', scale: int = 1, frame: str = 'image', panels=None) -> np.ndarray:
-    "float32 mask of the traces: `kind` 'thin' or 'sparse', `scale` 1 or 2, `frame` 'image' or 'page'."
+    "float32 mask of the traces: `kind` 'thin' or 'sparse', `scale` 1, 2 or (sx, sy), `frame` 'image' or 'page'."
     if kind not in ('thin', 'sparse'): raise ValueError(f"kind must be 'thin' or 'sparse', not {kind!r}")
     if kind == 'sparse' and frame != 'page': raise ValueError("sparse masks are defined on the canonical page (frame='page')")
     H, W = labels.size if frame == 'image' else labels.paper['page_size']
     kx, ky = ('x', 'y') if frame == 'image' else ('page_x', 'page_y')
     sel = [p for i, p in enumerate(labels.panels) if panels is None or i in panels]
-    out = np.zeros((H * scale, W * scale), np.float32)
-    if kind == 'thin': return _thin_mask(sel, kx, ky, out.shape, scale)
+    sx, sy = _xy_scale(scale)
+    out = np.zeros((H * sy, W * sx), np.float32)
+    if kind == 'thin': return _thin_mask(sel, kx, ky, out.shape, (sx, sy))
     return _sparse_mask(sel, kx, ky, out, scale)
+
+# %% ../../nbs/16_synth_build.ipynb #94681cd9
+def panel_rows(labels: Labels) -> list:
+    "The layout row of each of `labels.panels` (the short-lead rows first, then the rhythm strips), from the layout they name."
+    rows = {(p.lead, p.rhythm, p.start): p.row for p in Paper(layout=LAYOUTS[labels.paper['layout']]).panels(labels.fs)}
+    return [rows[(q['lead'], bool(q['rhythm']), int(q['start']))] for q in labels.panels]
+
+# %% ../../nbs/16_synth_build.ipynb #43c946f7
+def trace_rows(labels: Labels, scale=1) -> np.ndarray:
+    "The trace stage's target: per layout row, the sparse page mask of its panels — float32 (rows, H·sy, W·sx)."
+    rows, n = panel_rows(labels), LAYOUTS[labels.paper['layout']].nrows
+    return np.stack([trace_mask(labels, 'sparse', scale, 'page', [i for i, r in enumerate(rows) if r == k]) for k in range(n)])
 
 # %% ../../nbs/16_synth_build.ipynb #deb02131
 @dataclass

@@ -13,7 +13,7 @@ from torch.utils.data import Dataset, get_worker_info
 
 from ..core import seed_worker
 from ..paper import Paper
-from .build import make_print, seeds, synth_image, trace_mask
+from .build import make_print, seeds, synth_image, trace_mask, trace_rows
 from .render import TYPES, Labels
 from .warp import Warp, as_size, homography, on_page, page_xy, warp_image, warp_labels
 from .warp import _h_apply as _h          # a homography applied to point arrays
@@ -169,10 +169,11 @@ def page_view(img, labels: Labels, A=None, window=None, border=255):
     return warp_image(img, warp, border), view_labels(labels, warp, A, window)
 
 # %% ../../nbs/17_synth_dataset.ipynb #d123ef05
-def view_target(labels: Labels, scale: int = 1) -> np.ndarray:
-    "The sparse trace mask of a view (or its window) made by `page_view`, at `scale` 1 or 2: float32 of the view's size × scale."
+def view_target(labels: Labels, scale=1, rows: bool = False) -> np.ndarray:
+    "The sparse trace mask of a view (or its window) made by `page_view`, at `scale` 1, 2 or (sx, sy); one map per layout row with `rows`."
     panels = [dict(p, page_x=p['x'], page_y=p['y']) for p in labels.panels]
-    return trace_mask(replace(labels, panels=panels, paper=dict(labels.paper, page_size=list(labels.size))), 'sparse', scale, 'page')
+    lab = replace(labels, panels=panels, paper=dict(labels.paper, page_size=list(labels.size)))
+    return trace_rows(lab, scale) if rows else trace_mask(lab, 'sparse', scale, 'page')
 
 # %% ../../nbs/17_synth_dataset.ipynb #7a903b0d
 def _window(rng, size, crop):
