@@ -12,7 +12,7 @@ from ..core import Registry, UserError
 
 # %% auto #0
 __all__ = ['LOSSES', 'DiceLoss', 'FocalLoss', 'DiceFocalLoss', 'BCELoss', 'CrossEntropyLoss', 'soft_argmax', 'SoftArgmaxLoss',
-           'get_loss']
+           'ColumnCELoss', 'get_loss']
 
 # %% ../../nbs/43_train_losses.ipynb #2c56a399
 def _mul(a, b):
@@ -169,10 +169,24 @@ class SoftArgmaxLoss(nn.Module):
         d = (rows - t).abs() if self.kind == 'l1' else F.smooth_l1_loss(rows, t, reduction='none', beta=self.beta)
         return _reduce(d, w, self.reduction)
 
+# %% ../../nbs/43_train_losses.ipynb #4ae80bd1
+class ColumnCELoss(nn.Module):
+    "Cross-entropy of each column's softmax over the rows of logits (B, C, H, W) against targets (B, C, H, W) normalized per column; empty or masked columns ignored."
+    def __init__(self, temperature=1.0, reduction='mean'):
+        super().__init__()
+        self.temperature, self.reduction = temperature, reduction
+
+    def forward(self, logits, targets, mask=None):
+        logp = (logits.float() / self.temperature).log_softmax(-2)
+        t = torch.as_tensor(targets, device=logp.device).to(logp.dtype)
+        mass = t.sum(-2)                                                     # (B, C, W)
+        w = _mul((mass > 0).to(logp.dtype), None if mask is None else torch.as_tensor(mask, device=logp.device).to(logp.dtype))
+        return _reduce(-(t / mass.clamp_min(1e-12).unsqueeze(-2) * logp).sum(-2), w, self.reduction)
+
 # %% ../../nbs/43_train_losses.ipynb #722b95d5
 LOSSES = Registry('loss', normalize=lambda s: s.lower().replace('-', '_'))
 for _name, _cls in dict(dice=DiceLoss, focal=FocalLoss, dice_focal=DiceFocalLoss, bce=BCELoss, ce=CrossEntropyLoss,
-                        soft_argmax=SoftArgmaxLoss).items(): LOSSES.register(_cls, name=_name)
+                        soft_argmax=SoftArgmaxLoss, column_ce=ColumnCELoss).items(): LOSSES.register(_cls, name=_name)
 
 # %% ../../nbs/43_train_losses.ipynb #d738e2af
 def get_loss(name: str, **kw) -> nn.Module:
