@@ -16,12 +16,12 @@ def test_pipeline_modes_status_summarize_evaluate(cli, tmp_path):
     r = cli('pipeline', '--status', '--root', root)
     assert r.returncode == 0 and 'last finished step: stage1' in r.stdout
     lines = {l.split()[0]: l.split() for l in r.stdout.splitlines()[2:]}
-    assert lines['stage0'][1:3] == ['yes', 'yes'] and lines['stage2'][1] == 'no'
+    assert lines['stage0'][1:3] == ['yes', 'yes'] and lines['trace'][1] == 'no'
 
     # skip: only stage 2 (no final model) trains
     r = cli('pipeline', '--stages', 'all', '--mode', 'skip', '--smoke', '--root', root)
     assert r.returncode == 0, r.stderr
-    assert 'stage0: skipped' in r.stdout and 'stage1: skipped' in r.stdout and 'stage2: done' in r.stdout
+    assert 'stage0: skipped' in r.stdout and 'stage1: skipped' in r.stdout and 'trace: done' in r.stdout
 
     # resume: a stage without final.pt continues from latest.pt; finished ones would be skipped, but a larger
     # train.epochs continues them too (issue 18: it used to say "skipped" and ignore the new setting)
@@ -33,7 +33,7 @@ def test_pipeline_modes_status_summarize_evaluate(cli, tmp_path):
     prog = json.loads((root/'progress.json').read_text())
     assert prog['steps']['stage1']['resumed_from'].endswith('latest.pt') and prog['steps']['stage1']['epochs'] == 2
     assert 'skipped' not in r.stdout and 'stage0: train.epochs 1 -> 2: the run continues to epoch 2' in r.stdout
-    assert [prog['steps'][n]['epochs'] for n in ('stage0', 'stage2')] == [2, 2]
+    assert [prog['steps'][n]['epochs'] for n in ('stage0', 'trace')] == [2, 2]
 
     # fresh over existing runs, no --yes, no terminal: one line, exit 2, nothing deleted
     r = subprocess.run(ecgkit_cmd() + ['pipeline', '--stages', '0', '--mode', 'fresh', '--smoke', '--root', str(root)],

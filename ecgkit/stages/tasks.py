@@ -128,6 +128,3 @@ def _crop_stage(name, index, title, target, out_chans, loss, metrics, decode) ->
 register_stage(_crop_stage('stage1', 1, 'background / grid / wave segmentation of 64×64 crops', 'classes', 3, _seg_loss,
                            lambda: {'dice': Dice(3), 'accuracy': Accuracy(3)},
                            lambda pred: pred.argmax(1)), replace=True)             # 0 background, 1 grid, 2 wave per pixel
-register_stage(_crop_stage('stage2', 2, 'trace mask segmentation of 64×64 crops', 'trace', 1, _trace_loss,
-                           lambda: {'dice': Dice(logits=True)},
-                           lambda pred: pred[:, 0].sigmoid() > 0.5), replace=True)  # the trace mask
