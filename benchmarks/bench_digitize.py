@@ -11,13 +11,12 @@ than one worker, of this process with one."""
 import argparse, resource, sys, time
 from pathlib import Path
 
-from ecgkit.data import find_competition
 from ecgkit.digitize.evaluate import evaluate
+from ecgkit.synth.signals import competition_records
 
 
 def _ids(root, half, limit):
-    ids = find_competition(root, search=(), depth=1).train()['id'].astype(str).tolist()
-    ids = ids if half == 'all' else ids[(0 if half == 'even' else 1)::2]
+    ids = competition_records(root, half=half).names          # the one definition of the halves (training uses 'even')
     return ids[:limit] if limit else ids
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .core import UserError, atomic_path, atomic_write_text
+from .core import UserError, atomic_path, atomic_write_text, folder_record
 from .data import IMAGE_TYPES, find_competition, read_test_csv, read_train_csv
 from .submission import read_submission, validate
 
@@ -69,19 +69,24 @@ def check_metadata(folder) -> list[str]:
     return warn
 
 # %% ../nbs/70_kaggle.ipynb #bb28145e
-def _claim_kernel_dir(out) -> Path:
-    "`out`, new or empty or an earlier ecgkit kernel folder (its files removed); a `UserError` for anything else."
+def _reclaim(out, mark: str, maker: str, ours=lambda out, rec: True) -> Path:
+    "`out` new or empty, or one of ours (`out/mark` read by `core.folder_record`, `ours(out, record)`): then emptied; else a `UserError`."
     out = Path(out)
-    if out.exists() and not out.is_dir(): raise UserError(f"{out} is a file, not a folder: give another --out")
-    if out.is_dir() and any(out.iterdir()):
-        try:
-            m = json.loads((out/'kernel-metadata.json').read_text())
-            ours = 'ecgkit' in json.loads((out/m['code_file']).read_text()).get('metadata', {})
-        except (OSError, ValueError, KeyError, TypeError): ours = False
-        if not ours: raise UserError(f"{out} is not empty and not a kernel folder ecgkit built: give a new or empty --out")
+    rec = folder_record(out, mark, maker)
+    if rec is not False:
+        if not ours(out, rec): raise UserError(f"{out} is not empty and {maker}: give a new or empty --out")
         for p in out.iterdir(): shutil.rmtree(p) if p.is_dir() else p.unlink()
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+def _ecgkit_kernel(out: Path, meta) -> bool:
+    "Whether the kernel folder `out` with metadata `meta` holds a notebook ecgkit built."
+    try: return 'ecgkit' in json.loads((out/meta['code_file']).read_text()).get('metadata', {})
+    except (OSError, ValueError, KeyError, TypeError): return False
+
+def _claim_kernel_dir(out) -> Path:
+    "`out`, new or empty or an earlier ecgkit kernel folder (its files removed); a `UserError` for anything else."
+    return _reclaim(out, 'kernel-metadata.json', 'is not a kernel folder ecgkit built', _ecgkit_kernel)
 
 # %% ../nbs/70_kaggle.ipynb #aef3740e
 def nb_parameters(path) -> list[str]:
@@ -195,9 +200,8 @@ def build_wheel(out) -> Path:
 def package(out, user: str | None = None, extra=(), slug: str = PACKAGE_SLUG) -> dict:
     "Write the package dataset folder `out`: the ecgkit wheel, `extra` wheels, dataset-metadata.json; returns a summary."
     out = Path(out)
-    if out.exists() and not out.is_dir(): raise UserError(f"{out} is a file, not a folder: give another --out")
-    if out.is_dir() and any(out.iterdir()) and not ((out/'dataset-metadata.json').is_file() and list(out.glob('ecgkit-*.whl'))):
-        raise UserError(f"{out} is not empty and not an ecgkit package folder: give a new or empty --out")
+    if folder_record(out, 'dataset-metadata.json', 'is not an ecgkit package folder') is not False and not list(out.glob('ecgkit-*.whl')):
+        raise UserError(f"{out} is not empty and is not an ecgkit package folder (no ecgkit wheel): give a new or empty --out")
     extra = [Path(e) for e in extra]
     for e in extra:
         if not (e.is_file() and e.suffix == '.whl'): raise UserError(f"not a wheel file: {e}")
@@ -278,10 +282,9 @@ def download_subset(n: int, out, types=('0001',), seed: int = 0, log=print) -> d
     if bad: raise UserError(f"unknown image type {bad[0]} (one of {', '.join(IMAGE_TYPES)})")
     if n < 1: raise UserError('--subset must be at least 1')
     out = Path(out); rec = out/'.ecgkit-download.json'; want = dict(n=n, types=list(types), seed=seed)
-    if out.exists() and not out.is_dir(): raise UserError(f"{out} is a file, not a folder: give another --out")
-    if rec.is_file() and {k: v for k, v in json.loads(rec.read_text()).items() if k != 'ids'} != want:
+    old = folder_record(out, rec.name, 'holds no ecgkit download')
+    if old is not False and not (isinstance(old, dict) and {k: v for k, v in old.items() if k != 'ids'} == want):
         raise UserError(f"{out} holds another subset ({rec.read_text().strip()[:120]}): give another --out")
-    if not rec.is_file() and out.is_dir() and any(out.iterdir()): raise UserError(f"{out} is not empty and holds no ecgkit download: give a new or empty --out")
     _fetch('train.csv', out/'.ecgkit-download', log=log)
     full = read_train_csv(out/'.ecgkit-download'/'train.csv')
     if n > len(full): raise UserError(f"--subset {n}: the competition has {len(full)} training ids")
@@ -342,13 +345,7 @@ def run_kernel(nb, out_nb, params: dict, env: dict, cwd, timeout: int = 3600, pr
 # %% ../nbs/70_kaggle.ipynb #1ca5b177
 def _claim_workdir(out) -> Path:
     "WORKDIR: new or empty, or an earlier rehearsal (its `rehearsal.json`): then emptied; a `UserError` for anything else."
-    out = Path(out)
-    if out.exists() and not out.is_dir(): raise UserError(f"{out} is a file, not a folder: give another --out")
-    if out.is_dir() and any(out.iterdir()):
-        if not (out/'rehearsal.json').is_file(): raise UserError(f"{out} is not empty and not an earlier rehearsal: give a new or empty --out")
-        for p in out.iterdir(): shutil.rmtree(p) if p.is_dir() else p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return _reclaim(out, 'rehearsal.json', 'is not an earlier rehearsal')
 
 # %% ../nbs/70_kaggle.ipynb #e5da6372
 def _submit_report(work: Path, test_csv, seconds: float, hidden_images: int | None) -> dict:
