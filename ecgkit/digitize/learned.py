@@ -9,7 +9,7 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from ..paper import Paper
-from .trace import Trace, TraceParams, _band_rows, fuse_leads
+from .trace import Trace, TraceParams, _band_rows, fuse_leads, panel_values
 
 # %% auto #0
 __all__ = ['column_peaks', 'fill_low', 'decode_panel', 'decode_rows']
@@ -48,11 +48,8 @@ def decode_panel(rowmap: np.ndarray, panel, fs: int, paper: Paper = None, scale=
     yc, conf = column_peaks(rowmap[r0:r1, c0:c1])
     yf = fill_low(yc, conf, min_conf)
     xs, ys = np.arange(c0, c1) / sx, (yf + r0) / sy
-    n = panel.stop - panel.start
-    xi = paper.to_px(panel, panel.start + np.arange(n), np.zeros(n), fs)[0]
     ok = np.isfinite(ys)
-    mv = paper.to_signal(panel, xs + 0.5, ys + 0.5, fs)[1]
-    values = np.interp(xi, xs[ok] + 0.5, mv[ok]) if ok.sum() >= 2 else np.zeros(n)
+    values = panel_values(paper, panel, xs[ok], ys[ok], fs) if ok.sum() >= 2 else np.zeros(panel.stop - panel.start)
     path = np.where(ok, np.round(yf), 0).astype(int)
     return Trace(panel, y0, path, xs, ys, values, float((conf >= min_conf).mean()) if len(conf) else 0.0)
 

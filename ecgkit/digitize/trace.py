@@ -16,8 +16,8 @@ from .image import channels
 
 # %% auto #0
 __all__ = ['LINE_V_MM', 'LINE_H_MM', 'TraceParams', 'unmixed', 'off_page', 'ink_map', 'track', 'ink_runs', 'line_width',
-           'stroke_points', 'column_points', 'Trace', 'Box', 'TickEnd', 'separator_ticks', 'tick_ends', 'trace_panel',
-           'fuse_leads', 'trace_page']
+           'stroke_points', 'column_points', 'Trace', 'Box', 'TickEnd', 'separator_ticks', 'tick_ends', 'panel_values',
+           'trace_panel', 'fuse_leads', 'trace_page']
 
 # %% ../../nbs/52_digitize_trace.ipynb #2270c6bc
 LINE_V_MM, LINE_H_MM = 80, 127     # straight ink longer than this (vertical, horizontal) is grid, not trace
@@ -416,6 +416,14 @@ def _kept(xs, ys, W, panel, paper, params, hid):
     if keep.sum() >= 2: xs, ys = xs[keep], ys[keep]
     return xs, ys
 
+# %% ../../nbs/52_digitize_trace.ipynb #28779dc1
+def panel_values(paper: Paper, panel, xs, ys, fs: int) -> np.ndarray:
+    "mV at every sample of `panel` from its trace's points (`xs`, `ys` page pixel indices), linear between the points."
+    n = panel.stop - panel.start
+    xi = paper.to_px(panel, panel.start + np.arange(n), np.zeros(n), fs)[0]
+    x, y = np.asarray(xs, np.float64) + 0.5, np.asarray(ys, np.float64) + 0.5       # pixel index → paper coordinates
+    return np.interp(xi, x, paper.to_signal(panel, x, y, fs)[1])
+
 # %% ../../nbs/52_digitize_trace.ipynb #cd65149e
 def trace_panel(ink: np.ndarray, panel, fs: int, paper: Paper = None, params: TraceParams = None,
                 ticks: list = ()) -> Trace:
@@ -432,12 +440,9 @@ def trace_panel(ink: np.ndarray, panel, fs: int, paper: Paper = None, params: Tr
     path = track(band, params.lam, moves, params.full_ink)
     xs, ys = column_points(full, path + y0, params.tau, params.inset, (hid, ends) if hid.any() else None)
     xs, ys = _kept(xs, ys, W, panel, paper, params, hid)
-    xs, ys = xs + c0 + 0.5, ys + 0.5                       # pixel index → paper coordinates (pixel centres)
-    n = panel.stop - panel.start
-    xi = paper.to_px(panel, panel.start + np.arange(n), np.zeros(n), fs)[0]
-    mv = paper.to_signal(panel, xs, ys, fs)[1]
+    xs = xs + c0                                                  # page pixel indices
     found = (full[np.clip(path + y0, 0, full.shape[0] - 1), np.arange(W)] > params.tau)[~hid]
-    return Trace(panel, y0, path, xs - 0.5, ys - 0.5, np.interp(xi, xs, mv), float(found.mean()) if len(found) else 0.0)
+    return Trace(panel, y0, path, xs, ys, panel_values(paper, panel, xs, ys, fs), float(found.mean()) if len(found) else 0.0)
 
 # %% ../../nbs/52_digitize_trace.ipynb #926a8823
 def _einthoven(leads, starts, short, v2: float = 1.0):
