@@ -4,15 +4,19 @@
 
 # %% ../../nbs/55_digitize_learned.ipynb #f1e057ac
 from __future__ import annotations
+import hashlib, importlib.resources, json, os, pickle
+from pathlib import Path
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
+from ..core import UserError, atomic_path, atomic_write_text
 from ..paper import Paper
-from .trace import Trace, TraceParams, _band_rows, fuse_leads, panel_values
+from .trace import Trace, TraceParams, _band_rows, fuse_leads, panel_values, trace_page
 
 # %% auto #0
-__all__ = ['column_peaks', 'fill_low', 'decode_panel', 'decode_rows']
+__all__ = ['column_peaks', 'fill_low', 'decode_panel', 'decode_rows', 'page_tensor', 'trace_probs', 'save_weights',
+           'load_weights', 'weights_dir', 'LearnedTrace', 'AutoTrace', 'trace_stage']
 
 # %% ../../nbs/55_digitize_learned.ipynb #1169cba2
 def column_peaks(prob: np.ndarray, halfwin: int = 2):
@@ -61,3 +65,98 @@ def decode_rows(prob: np.ndarray, fs: int, sig_len: int = None, paper: Paper = N
     if len(prob) != paper.layout.nrows: raise ValueError(f"{len(prob)} row maps for a layout of {paper.layout.nrows} rows")
     traces = [decode_panel(prob[p.row], p, fs, paper, scale, min_conf, params) for p in paper.panels(fs)]
     return fuse_leads(traces, fs, sig_len or paper.layout.sig_len(fs), params, id), traces
+
+# %% ../../nbs/55_digitize_learned.ipynb #2bd2f21a
+def page_tensor(img: np.ndarray):
+    "A page-frame image (H, W) or (H, W, 3+) uint8 as the trace model's input: float (3, H, W) in [-0.5, 0.5]."
+    import torch
+    a = np.asarray(img)
+    if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
+    return torch.from_numpy(np.ascontiguousarray(a[..., :3].transpose(2, 0, 1))).float() / 255 - 0.5
+
+# %% ../../nbs/55_digitize_learned.ipynb #056a9e35
+def trace_probs(model, page: np.ndarray) -> np.ndarray:
+    "A trace model's row maps of a page-frame image: per channel, the softmax over the rows of every column — float32 (rows, H, W·x_scale)."
+    import torch
+    was = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(): return torch.softmax(model(page_tensor(page)[None])[0].float(), -2).numpy()
+    finally: model.train(was)
+
+# %% ../../nbs/55_digitize_learned.ipynb #4263077e
+def save_weights(model, out, spec: dict, **meta) -> Path:
+    "Write `model` as fp16 `out/model.pt` and `out/model.json` (`spec`: model name and kwargs that rebuild it; `meta`); atomically."
+    import torch
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    sd = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    with atomic_path(out/'model.pt') as tmp: torch.save(sd, tmp)
+    atomic_write_text(out/'model.json', json.dumps(dict(spec, **meta), indent=1, default=str))
+    return out/'model.pt'
+
+# %% ../../nbs/55_digitize_learned.ipynb #d771bf9e
+def load_weights(folder):
+    "The model `save_weights` wrote in `folder`, in fp32 and eval mode; a `UserError` if it is missing or unreadable."
+    import torch
+    from ecgkit.models.registry import create_model
+    folder = Path(folder)
+    try:
+        spec = json.loads((folder/'model.json').read_text())
+        sd = torch.load(folder/'model.pt', map_location='cpu', weights_only=True)
+        m = create_model(spec['model'], **spec.get('kwargs', {}))
+        m.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
+    except (OSError, ValueError, KeyError, RuntimeError, pickle.UnpicklingError) as e:
+        raise UserError(f"{folder}: no usable model weights ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+    return m.eval()
+
+# %% ../../nbs/55_digitize_learned.ipynb #2f69fac4
+def weights_dir(stage: str, weights=None) -> Path | None:
+    "The folder of `stage`'s weights ('markers', 'grid' or 'trace'): under `weights`, else $ECGKIT_WEIGHTS, else the package's `ecgkit/weights/`; None if none has them."
+    for root in (weights, os.environ.get('ECGKIT_WEIGHTS'), Path(str(importlib.resources.files('ecgkit')))/'weights'):
+        if root and (Path(root)/stage/'model.pt').is_file(): return Path(root)/stage
+    return None
+
+# %% ../../nbs/55_digitize_learned.ipynb #34aed607
+class LearnedTrace:
+    "Learned stage 2: (page, fs, sig_len, paper, params, id) → (Record, traces, map), from a weights folder or a live `model`."
+    def __init__(self, weights=None, model=None, min_conf: float = 0.3):
+        if (weights is None) == (model is None): raise ValueError("LearnedTrace needs a weights folder or a model (one of them)")
+        self.weights, self.model, self.min_conf = None if weights is None else Path(weights), model, min_conf
+        tag = hashlib.sha1((self.weights/'model.pt').read_bytes()).hexdigest()[:12] if weights is not None else 'live'
+        self.__qualname__ = f"LearnedTrace[{tag}]"                     # what a digitize run's fingerprint records
+
+    def __getstate__(self): return {**self.__dict__, 'model': None} if self.weights is not None else self.__dict__
+
+    def __call__(self, page, fs: int, sig_len: int = None, paper: Paper = None, params: TraceParams = None, id: str = ''):
+        if self.model is None: self.model = load_weights(self.weights)
+        prob = trace_probs(self.model, page)
+        xs = getattr(self.model, 'x_scale', 1)
+        rec, traces = decode_rows(prob, fs, sig_len, paper, (xs, 1), self.min_conf, params, id)
+        return rec, traces, prob.max(0)[:, ::xs]
+
+# %% ../../nbs/55_digitize_learned.ipynb #2499d0fc
+class AutoTrace:
+    "Stage 2 of `--method auto`: `learned`, or `classic` for a page where the learned read fails or its confidence is below `min_share`."
+    def __init__(self, learned, classic=trace_page, min_share: float = 0.8):
+        self.learned, self.classic, self.min_share = learned, classic, min_share
+        self.__qualname__ = f"AutoTrace[{getattr(learned, '__qualname__', type(learned).__name__)},{min_share}]"
+
+    def __call__(self, page, fs: int, sig_len: int = None, paper: Paper = None, params: TraceParams = None, id: str = ''):
+        try:
+            rec, traces, ink = self.learned(page, fs, sig_len, paper, params, id)
+            if np.mean([t.ink_frac for t in traces]) >= self.min_share and all(np.isfinite(x).all() for x in rec.leads.values()):
+                return rec, traces, ink
+        except (ValueError, RuntimeError, FloatingPointError): pass
+        return self.classic(page, fs, sig_len, paper, params, id)
+
+# %% ../../nbs/55_digitize_learned.ipynb #8f2a16d3
+def trace_stage(method: str = 'auto', weights=None):
+    "Stage 2 for `method`: 'classic' (`trace_page`), 'learned' (`LearnedTrace`) or 'auto' (`AutoTrace`; classic when no weights are found)."
+    if method not in ('classic', 'learned', 'auto'): raise UserError(f"method must be classic, learned or auto, got {method!r}")
+    if weights is not None and not Path(weights).is_dir(): raise UserError(f"--weights {weights}: no such folder")
+    d = None if method == 'classic' else weights_dir('trace', weights)
+    if d is None and method == 'learned':
+        raise UserError("no trace weights found (in --weights, $ECGKIT_WEIGHTS or ecgkit/weights/trace): "
+                        "train them with `ecgkit train --stage trace`, or use --method classic")
+    if d is None: return trace_page
+    return LearnedTrace(d) if method == 'learned' else AutoTrace(LearnedTrace(d))

@@ -37,7 +37,7 @@ class TraceNet(nn.Module):
     def __init__(self, backbone='mobilenetv3_large_100', rows=4, x_scale=1, in_chans=3, s2d=4, stem_channels=24,
                  decoder_channels=(96, 48, 32, 24, 16), stem_kernel=3, pretrained_file=None, **timm_kw):
         super().__init__()
-        self.rows, self.x_scale, self.s2d = rows, int(x_scale), int(s2d)
+        self.rows, self.x_scale, self.s2d, self.in_chans = rows, int(x_scale), int(s2d), in_chans
         self.stem = nn.Sequential(nn.PixelUnshuffle(self.s2d), nn.Conv2d((in_chans + 2) * self.s2d ** 2, stem_channels, stem_kernel,
                                   padding=stem_kernel // 2, bias=False), nn.BatchNorm2d(stem_channels), nn.ReLU(inplace=True))
         self.encoder = timm_encoder(backbone, pretrained_file, features_only=True, in_chans=stem_channels, **timm_kw)
@@ -47,9 +47,9 @@ class TraceNet(nn.Module):
         self.head = nn.Conv2d(self.decoder.out_channels, rows * self.s2d ** 2 * self.x_scale, 1)
 
     def forward(self, x, origin=(0, 0), page_hw=None):
-        "`x` a page or a crop of it at page pixel `origin` of a page of size `page_hw` (for the CoordConv channels)."
+        "`x` a page or a crop of it at page pixel `origin` of a page of size `page_hw` (for the CoordConv channels), or `x` with them already."
         h, w = x.shape[-2:]
-        x = add_coords(x, origin, page_hw)
+        if x.shape[1] == self.in_chans: x = add_coords(x, origin, page_hw)
         ph, pw = -h % self.stride, -w % self.stride
         if ph or pw: x = F.pad(x, (0, pw, 0, ph), mode='replicate')
         s = self.stem(x)

@@ -32,7 +32,7 @@ class Stage:
     index: int                                  # order in the pipeline; `get_stage(0)` finds it
     title: str
     model: Callable                             # (RunConfig) -> nn.Module
-    data: Callable                              # (split 'train'|'valid', n, seed) -> Dataset
+    data: Callable                              # (split 'train'|'valid', n, seed, RunConfig) -> Dataset
     loss: Callable                              # (pred, target) -> scalar tensor
     metrics: Callable                           # () -> {name: metric}, fresh instances
     decode: Callable                            # (pred batch) -> the stage's output
@@ -42,7 +42,7 @@ class Stage:
     smoke_sizes: dict = field(default_factory=lambda: dict(train=4, valid=2))
     collate: Callable | None = None             # the DataLoader's collate_fn (e.g. for dict batches)
     split_batch: Callable | None = None         # batch -> (inputs, targets); default: (x, y) tuples
-    callbacks: Callable = tuple                 # () -> fresh callbacks for the Learner (on top of the defaults)
+    callbacks: Callable = lambda cfg: ()        # (RunConfig) -> fresh callbacks for the Learner (on top of the defaults)
     opt_fn: Callable | None = None              # (model, TrainConfig) -> optimizer (e.g. parameter groups)
 
     def predict(self, x: torch.Tensor, model: nn.Module):
@@ -70,10 +70,10 @@ def run_config(self: Stage, smoke: bool = False, overrides=(), config_file=None)
 
 # %% ../../nbs/60_stages_base.ipynb #2e9a3baa
 @patch
-def datasets(self: Stage, smoke: bool = False, sizes: dict | None = None):
-    "(train, valid) datasets; `sizes` (train/valid) replaces the stage's (smoke) sizes."
-    n = {**(self.smoke_sizes if smoke else self.sizes), **(sizes or {})}
-    return self.data('train', n['train'], 0), self.data('valid', n['valid'], 1)
+def datasets(self: Stage, smoke: bool = False, sizes: dict | None = None, cfg: RunConfig | None = None):
+    "(train, valid) datasets; `sizes` (train/valid) replaces the stage's (smoke) sizes; the recipe reads `cfg` (default: the stage's)."
+    n, cfg = {**(self.smoke_sizes if smoke else self.sizes), **(sizes or {})}, cfg or self.run_config(smoke)
+    return self.data('train', n['train'], 0, cfg), self.data('valid', n['valid'], 1, cfg)
 
 # %% ../../nbs/60_stages_base.ipynb #23e989c2
 @patch
@@ -81,7 +81,7 @@ def make_learner(self: Stage, model: nn.Module, dls, cfg: RunConfig, run_dir=Non
     "The `Learner` of this stage from its parts and hooks; a stage that needs more overrides this."
     kw = dict(split_batch=self.split_batch) if self.split_batch else {}
     if self.opt_fn: kw['opt_fn'] = self.opt_fn
-    return Learner(model, dls, self.loss, cfg, metrics=self.metrics(), callbacks=list(self.callbacks()),
+    return Learner(model, dls, self.loss, cfg, metrics=self.metrics(), callbacks=list(self.callbacks(cfg)),
                    run_dir=run_dir, echo=echo, **kw)
 
 # %% ../../nbs/60_stages_base.ipynb #9011c78d
@@ -92,7 +92,7 @@ def learner(self: Stage, run_dir=None, smoke: bool = False, overrides=(), sizes:
     cfg = cfg or self.run_config(smoke, overrides, config_file)
     torch.manual_seed(cfg.train.seed)
     model = self.model(cfg)
-    dls = make_loaders(*self.datasets(smoke, sizes), cfg, collate_fn=self.collate)
+    dls = make_loaders(*self.datasets(smoke, sizes, cfg), cfg, collate_fn=self.collate)
     return self.make_learner(model, dls, cfg, run_dir, echo)
 
 # %% ../../nbs/60_stages_base.ipynb #fb04a780

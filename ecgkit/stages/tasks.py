@@ -109,7 +109,7 @@ def _trace_loss(pred, y): return F.binary_cross_entropy_with_logits(pred[:, 0], 
 register_stage(Stage(
     'stage0', 0, 'page orientation (k·90°) from a 64×64 grey thumbnail',
     model=_orientation_model,
-    data=lambda split, n, seed: OrientationData(n, seed=seed),
+    data=lambda split, n, seed, cfg: OrientationData(n, seed=seed),
     loss=F.cross_entropy, metrics=lambda: {'accuracy': Accuracy(4)},
     decode=lambda pred: pred.argmax(-1),                       # k: the page is turned k·90° counter-clockwise
     smoke_config=('train.batch_size=8', 'train.epochs=1'),
@@ -119,7 +119,7 @@ register_stage(Stage(
 def _crop_stage(name, index, title, target, out_chans, loss, metrics, decode) -> Stage:
     "A segmentation stage on 64×64 crops of synthesized pages; only the target, head and loss differ."
     return Stage(name, index, title, model=_unet_model(out_chans),
-                 data=lambda split, n, seed: CropData(n, max(1, n // 16), target, seed=seed),
+                 data=lambda split, n, seed, cfg: CropData(n, max(1, n // 16), target, seed=seed),
                  loss=loss, metrics=metrics, decode=decode,
                  smoke_config=('train.batch_size=8', 'train.epochs=1'),
                  sizes=dict(train=512, valid=128), smoke_sizes=dict(train=16, valid=8))

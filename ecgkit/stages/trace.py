@@ -4,43 +4,72 @@
 
 # %% ../../nbs/65_stages_trace.ipynb #3c048e76
 from __future__ import annotations
-import math
+import hashlib, math
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from ..core import UserError
+from ..digitize.digitizer import Digitizer
+from ..digitize.evaluate import evaluate
+from ..digitize.learned import LearnedTrace, page_tensor
+from ..digitize.page import rectify
+from ..data import find_competition, find_images
 from ..models.registry import create_model
-from ..models.trace import TRACE_CONFIGS
-from ..synth.dataset import PageFeed, view_target
+from ..models.trace import TRACE_CONFIGS, add_coords
+from ..synth.build import seeds
+from ..synth.dataset import SynthDataset, _window, page_view, rescale, residual, view_target
 from ..synth.render import TYPES
-from ..synth.signals import generated_records
-from ..train.config import RunConfig
+from ..synth.signals import competition_records, generated_records, training_records
+from ..train.config import DataConfig, RunConfig
 from ..train.losses import ColumnCELoss, SoftArgmaxLoss, soft_argmax
+from ..train.loop import Callback
 from ..train.metrics import Metric
 from .base import Stage, register_stage
 
 # %% auto #0
-__all__ = ['TraceCrops', 'target_rows', 'TraceLoss', 'ColumnHits']
+__all__ = ['TraceCrops', 'collate_windows', 'target_rows', 'TraceLoss', 'ColumnHits', 'odd_subset', 'DigitizeValid']
 
 # %% ../../nbs/65_stages_trace.ipynb #b04744c9
 class TraceCrops(Dataset):
-    "`n` items (view crop 3×S×S float, row targets R×S×S·x_scale) of page-frame views of synthesized pages."
-    def __init__(self, n: int, seed: int = 0, crop: int = 256, x_scale: int = 1, types=TYPES, scale=(0.5, 2.0), source=None):
-        self.x_scale = int(x_scale)
+    "`n` pages, each `per_page` windows (view + page coordinates 5×S×S; row targets R×S×S·x_scale) of its page-frame view."
+    def __init__(self, n: int, seed: int = 0, crop: int = 384, x_scale: int = 1, per_page: int = 1, types=TYPES, scale=(0.5, 2.0),
+                 source=None, on_trace: float = 0.8, hflip: float = 0.3, misreg=(0.5, 0.005)):
+        self.seed, self.crop, self.x_scale, self.per_page, self.scale = seed, int(crop), int(x_scale), int(per_page), tuple(scale)
+        self.on_trace, self.hflip, self.misreg = on_trace, hflip, tuple(misreg)
         src = source if source is not None else generated_records(max(1, int(n)), seed=seed)
-        self.feed = PageFeed(src, types=types, length=int(n), seed=seed, scale=scale, crop=crop, view='labels', transform=self._item)
+        self.pages = SynthDataset(src, types=types, length=int(n), seed=seed)
 
-    def _item(self, s: dict):
-        v = np.asarray(s['view'])
-        if v.ndim == 2: v = np.repeat(v[..., None], 3, -1)
-        x = torch.from_numpy(np.ascontiguousarray(v.transpose(2, 0, 1))).float() / 255 - 0.5
-        return x, torch.from_numpy(view_target(s['view_labels'], (self.x_scale, 1), rows=True))
+    def __len__(self): return len(self.pages)
+    def set_epoch(self, epoch: int): self.pages.set_epoch(epoch)
 
-    def __len__(self): return len(self.feed)
-    def set_epoch(self, epoch: int): self.feed.set_epoch(epoch)
-    def __getitem__(self, i): return self.feed[i]
+    def _win(self, rng, lb):
+        "A `crop`² window of the page frame: near a random trace point (share `on_trace`), else anywhere."
+        pts = [np.stack([q['page_x'], q['page_y']], -1) for q in lb.panels if len(q['page_x'])]
+        if not pts or rng.random() >= self.on_trace: return _window(rng, lb.paper['page_size'], self.crop)
+        xy = np.concatenate(pts); x, y = xy[rng.integers(len(xy))] + rng.uniform(-0.4, 0.4, 2) * self.crop
+        return int(round(x - self.crop / 2)), int(round(y - self.crop / 2)), self.crop, self.crop
+
+    def __getitem__(self, i):
+        img, lab, _ = self.pages.page(i)
+        rng = seeds(self.seed, self.pages.epoch, i, 1)
+        s = float(np.exp(rng.uniform(*np.log(self.scale))))
+        im, lb = rescale(img, lab, s) if s < 1 else (img, lab)
+        A, hw, xs, ys = residual(rng, lb.paper['page_size'], *self.misreg), tuple(lb.paper['page_size']), [], []
+        for _ in range(self.per_page):
+            win = self._win(rng, lb)
+            v, vl = page_view(im, lb, A, win)
+            x, y = add_coords(page_tensor(v)[None], (win[1], win[0]), hw)[0], torch.from_numpy(view_target(vl, (self.x_scale, 1), rows=True))
+            if rng.random() < self.hflip: x[:3], y = x[:3].flip(-1), y.flip(-1)
+            xs.append(x); ys.append(y)
+        return torch.stack(xs), torch.stack(ys)
+
+def collate_windows(batch):
+    "A batch of `TraceCrops` items (windows of pages) as one batch of windows."
+    return torch.cat([x for x, _ in batch]), torch.cat([y for _, y in batch])
 
 # %% ../../nbs/65_stages_trace.ipynb #0b38b657
 def target_rows(y: torch.Tensor) -> torch.Tensor:
@@ -70,16 +99,60 @@ class ColumnHits(Metric):
         return self
     def compute(self): return float(self.state['hits'] / self.state['n']) if self.state['n'] else math.nan
 
+# %% ../../nbs/65_stages_trace.ipynb #1e888063
+class _KeptPages:
+    "Stage 1 that keeps its pages: the classic `rectify` once per image (keyed by a digest of the upright image)."
+    def __init__(self): self.pages = {}
+    def __call__(self, img, paper):
+        k = hashlib.sha1(np.ascontiguousarray(img[::7, ::7]).tobytes()).hexdigest()
+        if k not in self.pages: self.pages[k] = rectify(img, paper)
+        return self.pages[k]
+
+def odd_subset(folder, n: int = 12) -> list[str]:
+    "Ids of odd-row records of the competition `folder` with at most `n` images in all, those with most image types first."
+    odd = [r for r in competition_records(folder, half='odd').names]
+    per = find_images(find_competition(folder, search=(), depth=1).train_dir).groupby('id').size()
+    ids, k = [], 0
+    for rid in sorted(odd, key=lambda r: (-int(per.get(r, 0)), odd.index(r))):
+        if 0 < per.get(rid, 0) <= n - k: ids.append(rid); k += int(per[rid])
+    return ids
+
+# %% ../../nbs/65_stages_trace.ipynb #c21b5b36
+class DigitizeValid(Callback):
+    "After every validation: `digitize_db`, the score of the model as stage 2 of the digitizer on ≤ `n` odd-row images of `folder`."
+    order = 45                                                  # before early stopping, best.pt and the logs read the row
+    def __init__(self, folder, n: int = 12):
+        self.folder, self.n, self.ids, self.stage1 = Path(folder), int(n), None, _KeptPages()
+
+    def after_validate(self):
+        if self.ids is None:
+            self.ids = odd_subset(self.folder, self.n)
+            self.learn.log(f"digitize validation: {len(self.ids)} odd-row record(s) of {self.folder}")
+        if not self.ids: return
+        ev = evaluate(self.folder, ids=self.ids, digitizer=Digitizer(stage1=self.stage1, stage2=LearnedTrace(model=self.learn.model)))
+        t = ev.table.set_index('type')
+        self.learn.valid_results.update(digitize_db=float(t.loc['all', 'score_db']), digitize_fallbacks=int(t.loc['all', 'failures']))
+
 # %% ../../nbs/65_stages_trace.ipynb #85f404c5
 def _trace_model(cfg: RunConfig) -> nn.Module:
     b = cfg.model.backbone or 'tiny'
     return create_model('trace_net', config=b) if b in TRACE_CONFIGS else create_model('trace_net', config='cpu', backbone=b)
 
+def _trace_data(split: str, n: int, seed: int, cfg: RunConfig | None) -> TraceCrops:
+    "The stage's pages: the even rows of `data.source` mixed with the generator for training; the generator alone to validate."
+    d, b = (cfg or RunConfig()).data, (cfg or RunConfig()).model.backbone or 'tiny'
+    if split == 'train' and d.source and not Path(d.source).is_dir(): raise UserError(f"data.source {d.source}: no such folder")
+    src = training_records(competition=d.source, generated=max(1, n), real=d.share, seed=seed) if split == 'train' and d.source else None
+    return TraceCrops(n, seed=seed, per_page=d.per_item, x_scale=TRACE_CONFIGS.get(b, TRACE_CONFIGS['cpu'])['x_scale'], source=src)
+
+def _trace_callbacks(cfg: RunConfig) -> list:
+    d = cfg.data
+    return [DigitizeValid(d.valid_source, d.valid_n)] if d.valid_source and d.valid_n else []
+
 register_stage(Stage(
     'trace', 2, 'trace rows of page-frame views (sparse sub-pixel column targets)',
-    model=_trace_model,
-    data=lambda split, n, seed: TraceCrops(n, seed=seed),
+    model=_trace_model, data=_trace_data, collate=collate_windows, callbacks=_trace_callbacks,
     loss=TraceLoss(), metrics=lambda: {'column_hits': ColumnHits()},
     decode=lambda pred: soft_argmax(pred, -2),                  # (B, rows, W): the trace's row in every column
     smoke_config=('train.batch_size=2', 'train.epochs=1', 'model.backbone=tiny'),
-    sizes=dict(train=512, valid=64), smoke_sizes=dict(train=4, valid=2)), replace=True)
+    sizes=dict(train=512, valid=24), smoke_sizes=dict(train=4, valid=2)), replace=True)
