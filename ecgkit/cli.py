@@ -132,11 +132,18 @@ def cmd_synth(a):
     if rep.failed and not rep.ids: raise UserError(f"no record could be read ({len(rep.failed)} bad)")
     return 0
 
+# %% ../nbs/90_cli.ipynb #7592ad26
+def _digitizer(a):
+    "The `Digitizer` of the parsed flags (`method`, `stage0..2`, `weights`; absent ones at their defaults)."
+    from ecgkit.digitize.learned import digitizer_for
+    g = lambda k, d=None: getattr(a, k, d)
+    return digitizer_for(g('method', 'auto'), g('stage0'), g('stage1'), g('stage2'), g('weights'))
+
 # %% ../nbs/90_cli.ipynb #2f121565
 def cmd_digitize(a):
     "Digitize a Kaggle test folder (test.csv + test/{id}.png) into a submission; failures get zeros and a logged reason."
     from ecgkit.digitize.digitizer import digitize_dir
-    rep = digitize_dir(a.data_dir, a.out, workers=a.workers, overlays=a.overlays)
+    rep = digitize_dir(a.data_dir, a.out, workers=a.workers, overlays=a.overlays, digitizer=_digitizer(a))
     print(rep.summary())
     if rep.failures: print(f"{len(rep.failures)} image(s) fell back to zeros; reasons in {a.out}.failures.csv", file=sys.stderr)
     return 0
@@ -147,7 +154,7 @@ def cmd_evaluate(a):
     from ecgkit.digitize.evaluate import evaluate
     types = [t for t in a.types.split(',') if t] if a.types else None
     ids = [i for i in a.ids.split(',') if i] if a.ids else None
-    ev = evaluate(a.train_dir, types, ids, workers=a.workers, overlays=a.overlays)
+    ev = evaluate(a.train_dir, types, ids, workers=a.workers, overlays=a.overlays, digitizer=_digitizer(a))
     files = ev.save(a.out)
     print(ev.summary())
     for i, t, why in ev.failures: print(f"{i}-{t}: zero fallback: {why}", file=sys.stderr)
@@ -230,8 +237,12 @@ def cmd_train(a):
 
 # %% ../nbs/90_cli.ipynb #8723e1e7
 def cmd_runs(a):
-    "`runs summarize DIR`: one table over the run folders under DIR."
-    from ecgkit.stages.runs import summarize_runs
+    "`runs summarize DIR`: one table over the run folders under DIR; `runs export RUN --out DIR`: ship a run's weights."
+    from ecgkit.stages.runs import export_weights, summarize_runs
+    if getattr(a, 'runs_cmd', 'summarize') == 'export':
+        out = export_weights(a.run, a.out, a.checkpoint, a.overwrite)
+        print(f"wrote {out}: model.pt (fp16, {(out/'model.pt').stat().st_size / 1e6:.1f} MB), model.json, the run's config, metrics and curves")
+        return 0
     t = summarize_runs(a.dir)
     print(t.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     return 0
@@ -401,6 +412,11 @@ def _add_runs(sub):
     rs = s.add_subparsers(dest='runs_cmd', required=True, metavar='ACTION', parser_class=_Parser)
     r = rs.add_parser('summarize', help='one table over the run folders under DIR')
     r.add_argument('dir', help='folder with run folders (metrics.csv / final_metrics.json)')
+    e = rs.add_parser('export', help="ship a run's model as fp16 weights the digitizer loads (e.g. --out ecgkit/weights/trace)")
+    e.add_argument('run', help='a stage run folder (ecgkit train --run-dir)')
+    e.add_argument('--out', required=True, help='the weights folder to write (e.g. ecgkit/weights/trace, or DIR/trace for --weights DIR)')
+    e.add_argument('--checkpoint', default='best.pt', help='checkpoint of the run to ship (default best.pt: the best validation)')
+    e.add_argument('--overwrite', action='store_true', help='replace the weights folder if it holds anything')
     s.set_defaults(func=cmd_runs)
 
 # %% ../nbs/90_cli.ipynb #a539c9ff
@@ -412,6 +428,15 @@ def _add_evaluate_run(sub):
     s.add_argument('--json', action='store_true', help='print one JSON object')
     s.set_defaults(func=cmd_evaluate_run)
 
+# %% ../nbs/90_cli.ipynb #7812c6cd
+def _add_method(s):
+    "The flags that choose each stage's reader (digitize, evaluate)."
+    m = ('classic', 'learned', 'auto')
+    s.add_argument('--method', default='auto', choices=m, help='every stage: classic, learned or auto (default: learned where weights are found, classic for a page it is unsure of)')
+    for i, what in ((0, 'markers + orientation'), (1, 'grid + rectification'), (2, 'trace')):
+        s.add_argument(f'--stage{i}', choices=m, help=f'stage {i} ({what}) only, over --method')
+    s.add_argument('--weights', help='folder holding trace/ (markers/, grid/) weights; then $ECGKIT_WEIGHTS, then the package\'s own')
+
 # %% ../nbs/90_cli.ipynb #d601ec0f
 def _add_digitize(sub):
     s = sub.add_parser('digitize', help='digitize a test folder (test.csv + test/{id}.png) into a submission')
@@ -419,6 +444,7 @@ def _add_digitize(sub):
     s.add_argument('--out', required=True, help='submission .csv or .parquet')
     s.add_argument('--workers', type=int, default=1, help='worker processes (default 1)')
     s.add_argument('--overlays', help='write one PNG per image (traces over the rectified page) into this folder')
+    _add_method(s)
     s.set_defaults(func=cmd_digitize)
 
 # %% ../nbs/90_cli.ipynb #80d4e9ec
@@ -430,6 +456,7 @@ def _add_evaluate(sub):
     s.add_argument('--workers', type=int, default=1, help='worker processes (default 1)')
     s.add_argument('--out', default='runs/evaluate', help='folder for evaluate.csv, evaluate_leads.csv, evaluate.png, per_image.csv (default runs/evaluate)')
     s.add_argument('--overlays', help='write one PNG per image into this folder (the truth in grey under the trace, the dB in the corner)')
+    _add_method(s)
     s.set_defaults(func=cmd_evaluate)
 
 # %% ../nbs/90_cli.ipynb #ad6cf6c4

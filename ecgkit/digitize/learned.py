@@ -16,7 +16,7 @@ from .trace import Trace, TraceParams, _band_rows, fuse_leads, panel_values, tra
 
 # %% auto #0
 __all__ = ['column_peaks', 'fill_low', 'decode_panel', 'decode_rows', 'page_tensor', 'trace_probs', 'save_weights',
-           'load_weights', 'weights_dir', 'LearnedTrace', 'AutoTrace', 'trace_stage']
+           'load_weights', 'weights_dir', 'LearnedTrace', 'AutoTrace', 'trace_stage', 'digitizer_for']
 
 # %% ../../nbs/55_digitize_learned.ipynb #1169cba2
 def column_peaks(prob: np.ndarray, halfwin: int = 2):
@@ -160,3 +160,12 @@ def trace_stage(method: str = 'auto', weights=None):
                         "train them with `ecgkit train --stage trace`, or use --method classic")
     if d is None: return trace_page
     return LearnedTrace(d) if method == 'learned' else AutoTrace(LearnedTrace(d))
+
+# %% ../../nbs/55_digitize_learned.ipynb #980849ca
+def digitizer_for(method: str = 'auto', stage0: str = None, stage1: str = None, stage2: str = None, weights=None, **kw):
+    "The `Digitizer` of `method` for every stage, `stage0`/`stage1`/`stage2` ('classic', 'learned', 'auto') overriding one; `kw` to `Digitizer`."
+    from ecgkit.digitize.digitizer import Digitizer
+    for i, s in ((0, stage0), (1, stage1)):
+        if s == 'learned': raise UserError(f"--stage{i} learned: stage {i} has no learned model yet (it comes with the stage 0/1 issue); use classic")
+        if s not in (None, 'classic', 'auto'): raise UserError(f"--stage{i} must be classic or learned, got {s!r}")
+    return Digitizer(stage2=trace_stage(stage2 or method, weights), **kw)

@@ -20,9 +20,9 @@ from ..train.data import make_loaders
 from ..train.loop import Callback, Learner
 
 # %% auto #0
-__all__ = ['CONFIGS', 'RUN_FILES', 'STAGES', 'Stage', 'final_metrics', 'write_final_metrics', 'run_contents', 'archive_run',
-           'claim_run_dir', 'config_diff', 'register_stage', 'unregister_stage', 'list_stages', 'get_stage',
-           'resolve_stages']
+__all__ = ['CONFIGS', 'RUN_FILES', 'STAGES', 'Stage', 'final_metrics', 'write_final_metrics', 'code_commit', 'run_contents',
+           'archive_run', 'claim_run_dir', 'config_diff', 'register_stage', 'unregister_stage', 'list_stages',
+           'get_stage', 'resolve_stages']
 
 # %% ../../nbs/60_stages_base.ipynb #50a3eb54
 @dataclass
@@ -44,6 +44,7 @@ class Stage:
     split_batch: Callable | None = None         # batch -> (inputs, targets); default: (x, y) tuples
     callbacks: Callable = lambda cfg: ()        # (RunConfig) -> fresh callbacks for the Learner (on top of the defaults)
     opt_fn: Callable | None = None              # (model, TrainConfig) -> optimizer (e.g. parameter groups)
+    model_spec: Callable | None = None          # (RunConfig) -> dict(model=registry name, kwargs=...): how shipped weights rebuild the model
 
     def predict(self, x: torch.Tensor, model: nn.Module):
         "Decoded output of `model` on a batch `x`."
@@ -115,6 +116,17 @@ def write_final_metrics(learn: Learner, path, stage: str = '') -> dict:
     d = final_metrics(learn, stage)
     atomic_write_text(path, json.dumps(d, indent=1, default=float))
     return d
+
+# %% ../../nbs/60_stages_base.ipynb #b1a9b680
+def code_commit() -> str:
+    "The git commit of the ecgkit code running (+dirty with uncommitted changes), or '' outside a checkout."
+    import subprocess
+    here = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd()
+    try:
+        sha = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=here, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=here, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError): return ''
+    return '' if sha.returncode else sha.stdout.strip() + ('+dirty' if dirty.stdout.strip() else '')
 
 # %% ../../nbs/60_stages_base.ipynb #2e530e90
 RUN_FILES = ('stage.json', 'config.yaml', 'metrics.csv', 'final_metrics.json', 'train.log', 'curves.png', 'tb')
@@ -194,7 +206,7 @@ def fit(self: Stage, run_dir, smoke: bool = False, overrides=(), resume: bool = 
     else: cfg, old = self.run_config(smoke, overrides, config_file), claim_run_dir(run_dir, overwrite)
     learn = self.learner(run_dir, smoke, overrides, sizes, cfg=cfg, echo=echo)
     for m in notes + ([f"the previous run was moved to {old}"] if old else []): learn.log(m)
-    atomic_write_text(run_dir/'stage.json', json.dumps(dict(stage=self.name, smoke=bool(smoke), sizes=sizes, overrides=asked,
+    atomic_write_text(run_dir/'stage.json', json.dumps(dict(stage=self.name, smoke=bool(smoke), sizes=sizes, overrides=asked, commit=code_commit(),
                                                            config_file=None if config_file is None else str(config_file)), indent=1))
     learn.fit(resume=resume)
     write_final_metrics(learn, run_dir/'final_metrics.json', self.name)

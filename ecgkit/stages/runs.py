@@ -4,18 +4,20 @@
 
 # %% ../../nbs/63_stages_runs.ipynb #e3eea68d
 from __future__ import annotations
-import json
+import json, shutil
 from pathlib import Path
 
 from torch.utils.data import DataLoader
 
 from ..core import UserError
+from ..digitize.learned import save_weights
+from ..models.registry import create_model
 from .base import get_stage
 from ..train.checkpoint import load_checkpoint, state_mismatch
 from ..train.config import RunConfig
 
 # %% auto #0
-__all__ = ['evaluate_run', 'summarize_runs']
+__all__ = ['evaluate_run', 'summarize_runs', 'export_weights']
 
 # %% ../../nbs/63_stages_runs.ipynb #cff50e2b
 def _find_stage_json(ckpt: Path) -> Path | None:
@@ -92,3 +94,25 @@ def summarize_runs(d) -> 'pd.DataFrame':
     runs = _run_folders(d)
     if not runs: raise UserError(f"no run folders (with metrics.csv or final_metrics.json) under {d}")
     return pd.DataFrame([_run_row(r, d) for r in runs])
+
+# %% ../../nbs/63_stages_runs.ipynb #69695af0
+def export_weights(run_dir, out, checkpoint: str = 'best.pt', overwrite: bool = False) -> Path:
+    "Ship the run in `run_dir`: `checkpoint`'s model as fp16 `out/model.pt` + `model.json`, the run's config, metrics and curves beside it."
+    run, out = Path(run_dir), Path(out)
+    path = run/'checkpoints'/checkpoint
+    if not path.is_file(): raise UserError(f"no checkpoint {path}: give a run folder that ecgkit train wrote (and --checkpoint)")
+    if out.exists() and any(out.iterdir()) and not overwrite: raise UserError(f"{out} is not empty: pass --overwrite to replace it")
+    ck, (st, info) = _read_checkpoint(path), _run_info(path)
+    if st.model_spec is None: raise UserError(f"stage {st.name} has no model_spec: its weights cannot be shipped")
+    spec = st.model_spec(RunConfig.from_dict(ck['config']))
+    model = create_model(spec['model'], **spec.get('kwargs', {}))
+    model.load_state_dict(ck['model'])
+    fm = json.loads((run/'final_metrics.json').read_text()) if (run/'final_metrics.json').is_file() else {}
+    tmp = out.with_name(f'.{out.name}.tmp'); shutil.rmtree(tmp, ignore_errors=True)
+    save_weights(model, tmp, spec, stage=st.name, checkpoint=checkpoint, epoch=int(ck['epoch']), step=int(ck['step']),
+                 commit=info.get('commit', ''), best={fm.get('best_metric'): fm.get('best_value')}, last=fm.get('final', {}))
+    for f in ('config.yaml', 'metrics.csv', 'final_metrics.json', 'curves.png'):
+        if (run/f).is_file(): shutil.copy2(run/f, tmp/f)
+    if out.exists(): shutil.rmtree(out)
+    tmp.rename(out)
+    return out

@@ -134,9 +134,13 @@ class DigitizeValid(Callback):
         self.learn.valid_results.update(digitize_db=float(t.loc['all', 'score_db']), digitize_fallbacks=int(t.loc['all', 'failures']))
 
 # %% ../../nbs/65_stages_trace.ipynb #85f404c5
-def _trace_model(cfg: RunConfig) -> nn.Module:
+def _trace_spec(cfg: RunConfig) -> dict:
+    "How the trace model of `cfg` is built (and rebuilt from shipped weights): `trace_net` by config name, or the CPU config with another encoder."
     b = cfg.model.backbone or 'tiny'
-    return create_model('trace_net', config=b) if b in TRACE_CONFIGS else create_model('trace_net', config='cpu', backbone=b)
+    return dict(model='trace_net', kwargs=dict(config=b) if b in TRACE_CONFIGS else dict(config='cpu', backbone=b))
+
+def _trace_model(cfg: RunConfig) -> nn.Module:
+    s = _trace_spec(cfg); return create_model(s['model'], **s['kwargs'])
 
 def _trace_data(split: str, n: int, seed: int, cfg: RunConfig | None) -> TraceCrops:
     "The stage's pages: the even rows of `data.source` mixed with the generator for training; the generator alone to validate."
@@ -151,7 +155,7 @@ def _trace_callbacks(cfg: RunConfig) -> list:
 
 register_stage(Stage(
     'trace', 2, 'trace rows of page-frame views (sparse sub-pixel column targets)',
-    model=_trace_model, data=_trace_data, collate=collate_windows, callbacks=_trace_callbacks,
+    model=_trace_model, model_spec=_trace_spec, data=_trace_data, collate=collate_windows, callbacks=_trace_callbacks,
     loss=TraceLoss(), metrics=lambda: {'column_hits': ColumnHits()},
     decode=lambda pred: soft_argmax(pred, -2),                  # (B, rows, W): the trace's row in every column
     smoke_config=('train.batch_size=2', 'train.epochs=1', 'model.backbone=tiny'),
