@@ -4,6 +4,7 @@ the records, seconds per image, peak memory per worker and how `--workers` scale
     .venv/bin/python benchmarks/bench_digitize.py --half even            # the half the parameters were chosen on
     .venv/bin/python benchmarks/bench_digitize.py --half odd             # the half they were checked on
     .venv/bin/python benchmarks/bench_digitize.py --scaling --types 0001 --limit 12
+    .venv/bin/python benchmarks/bench_digitize.py --half odd --method auto    # with the shipped trace weights
 
 `--half even|odd` takes every other record in `train.csv` order (even: rows 0, 2, 4, ...), all of its image types.
 Peak memory per worker is the largest resident set of any worker process (`ru_maxrss` of the children) with more
@@ -12,6 +13,7 @@ import argparse, resource, sys, time
 from pathlib import Path
 
 from ecgkit.digitize.evaluate import evaluate
+from ecgkit.digitize.learned import digitizer_for
 from ecgkit.synth.signals import competition_records
 
 
@@ -20,9 +22,9 @@ def _ids(root, half, limit):
     return ids[:limit] if limit else ids
 
 
-def _run(root, types, ids, workers):
+def _run(root, types, ids, workers, digitizer=None):
     t0 = time.perf_counter()
-    ev = evaluate(root, types=types, ids=ids, workers=workers)
+    ev = evaluate(root, types=types, ids=ids, workers=workers, digitizer=digitizer)
     return ev, time.perf_counter() - t0
 
 
@@ -34,17 +36,22 @@ def main(argv=None):
     ap.add_argument('--limit', type=int, default=0, help='at most this many records')
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--scaling', action='store_true', help='also time 1 worker against --workers on the same images')
+    ap.add_argument('--method', choices=('classic', 'learned', 'auto'), default='classic', help='stage readers (as ecgkit evaluate --method)')
+    ap.add_argument('--weights', help='weights folder (as ecgkit evaluate --weights)')
+    ap.add_argument('--out', help='also save the tables (evaluate.csv, per_image.csv, ...) into this folder')
     a = ap.parse_args(argv)
     if not Path(a.data).is_dir(): sys.exit(f"no such folder: {a.data}")
     ids = _ids(a.data, a.half, a.limit)
-    ev, wall = _run(a.data, a.types, ids, a.workers)
+    dg = digitizer_for(a.method, weights=a.weights)
+    ev, wall = _run(a.data, a.types, ids, a.workers, dg)
+    if a.out: ev.save(a.out)
     n = int(ev.table.loc[ev.table['type'] == 'all', 'images'].iloc[0])
-    print(f"{a.data} · records: {a.half} ({len(ids)}) · workers: {a.workers}")
+    print(f"{a.data} · records: {a.half} ({len(ids)}) · workers: {a.workers} · method: {a.method} (stage 2: {getattr(dg.stage2, '__qualname__', dg.stage2)})")
     print(ev.summary())
     peak = resource.getrusage(resource.RUSAGE_CHILDREN if a.workers > 1 else resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nwall {wall:.1f} s for {n} images: {wall / n:.2f} s/image overall, peak memory per worker {peak:.0f} MB")
     if a.scaling and a.workers > 1:
-        _, w1 = _run(a.data, a.types, ids, 1)
+        _, w1 = _run(a.data, a.types, ids, 1, dg)
         print(f"scaling: 1 worker {w1:.1f} s, {a.workers} workers {wall:.1f} s → speed-up {w1 / wall:.2f}×")
 
 
