@@ -24,7 +24,7 @@ from ..synth.build import seeds
 from ..synth.dataset import SynthDataset, _window, page_view, rescale, residual, view_target
 from ..synth.render import TYPES
 from ..synth.signals import competition_records, generated_records, training_records
-from ..train.config import DataConfig, RunConfig
+from ..train.config import RunConfig
 from ..train.losses import ColumnCELoss, SoftArgmaxLoss, soft_argmax
 from ..train.loop import Callback
 from ..train.metrics import Metric
@@ -110,7 +110,7 @@ class _KeptPages:
 
 def odd_subset(folder, n: int = 12) -> list[str]:
     "Ids of odd-row records of the competition `folder` with at most `n` images in all, those with most image types first."
-    odd = [r for r in competition_records(folder, half='odd').names]
+    odd = list(competition_records(folder, half='odd').names)
     per = find_images(find_competition(folder, search=(), depth=1).train_dir).groupby('id').size()
     ids, k = [], 0
     for rid in sorted(odd, key=lambda r: (-int(per.get(r, 0)), odd.index(r))):
@@ -151,6 +151,7 @@ def _trace_data(split: str, n: int, seed: int, cfg: RunConfig | None) -> TraceCr
 
 def _trace_callbacks(cfg: RunConfig) -> list:
     d = cfg.data
+    if d.valid_source and not Path(d.valid_source).is_dir(): raise UserError(f"data.valid_source {d.valid_source}: no such folder")
     return [DigitizeValid(d.valid_source, d.valid_n)] if d.valid_source and d.valid_n else []
 
 register_stage(Stage(
