@@ -9,7 +9,6 @@ score of `auto` for every threshold.
 `--write` keeps the best threshold in the weights' `model.json` (`auto_min_share`; null when the classic read
 of every image was the better one, so `--method auto` reads with the classic stage 2), with the table's numbers."""
 import argparse, json
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -17,15 +16,12 @@ import pandas as pd
 from ecgkit.core import atomic_write_text
 from ecgkit.data import find_competition, find_images, read_record_csv
 from ecgkit.digitize.digitizer import Digitizer
+from ecgkit.digitize.evaluate import score_record
 from ecgkit.digitize.learned import LearnedTrace, weights_dir
 from ecgkit.digitize.trace import trace_page
-from ecgkit.metric import score_frames
-from ecgkit.submission import rows_for, to_rows
 
 
-def snr_db(truth, rec):
-    s = score_frames(to_rows([truth], with_fs=True), to_rows([replace(rec, id=truth.id)], rows_for([truth]), missing='zeros', fit=True))
-    return s.score_db, float(s.records['snr'].iloc[0])
+def snr(truth, rec) -> float: return float(score_record(truth, rec).records['snr'].iloc[0])
 
 
 def main(argv=None):
@@ -46,7 +42,7 @@ def main(argv=None):
         except (ValueError, ArithmeticError): continue
         lr, lt, _ = learned(page, fs, n, dg.paper, dg.params, rid)
         cr, _, _ = trace_page(page, fs, n, dg.paper, dg.params, rid)
-        rows.append(dict(id=rid, type=t, conf=float(np.mean([x.ink_frac for x in lt])), learned=snr_db(truth, lr)[1], classic=snr_db(truth, cr)[1]))
+        rows.append(dict(id=rid, type=t, conf=float(np.mean([x.ink_frac for x in lt])), learned=snr(truth, lr), classic=snr(truth, cr)))
     df = pd.DataFrame(rows)
     db = lambda s: 10 * np.log10(max(float(np.mean(s)), 1e-300))
     print(df.assign(learned_db=10 * np.log10(df['learned'].clip(lower=1e-30)), classic_db=10 * np.log10(df['classic'].clip(lower=1e-30)))

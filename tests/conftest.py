@@ -40,10 +40,13 @@ def ecgkit_cmd():
     return [str(exe)] if exe.exists() else [sys.executable, '-m', 'ecgkit.cli']
 
 
+def run_cli(*args, cwd=None, timeout=300, env=None):
+    "Run `ecgkit ARGS...` in a subprocess (`env`: variables set on top of ours); returns CompletedProcess with text stdout/stderr."
+    return subprocess.run(ecgkit_cmd() + [str(a) for a in args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, env={**os.environ, 'PYTHONWARNINGS': 'ignore', **(env or {})})
+
+
 @pytest.fixture
 def cli():
-    "Run `ecgkit ARGS...` in a subprocess; returns CompletedProcess with text stdout/stderr."
-    def run(*args, cwd=None, timeout=300):
-        return subprocess.run(ecgkit_cmd() + [str(a) for a in args], capture_output=True, text=True, cwd=cwd,
-                              timeout=timeout, env={**os.environ, 'PYTHONWARNINGS': 'ignore'})
-    return run
+    "`run_cli` as a fixture."
+    return run_cli

@@ -1,13 +1,13 @@
 """The learned stage 2 from the command line: a trained run shipped by `ecgkit runs export`, then `ecgkit digitize` /
 `evaluate` with --method, --stage2 and --weights (and $ECGKIT_WEIGHTS), and the one-line errors."""
-import json, os, subprocess
+import json
 
 import pandas as pd
 import pytest
 
 from ecgkit.data import read_test_csv
 from ecgkit.submission import make_test_view, read_submission, validate
-from conftest import ecgkit_cmd
+from conftest import run_cli
 
 CLEAN = ['3049328193']
 
@@ -16,10 +16,9 @@ CLEAN = ['3049328193']
 def shipped(tmp_path_factory):
     "A smoke-trained trace run exported as weights: (run folder, weights root holding trace/)."
     d = tmp_path_factory.mktemp('learned')
-    run = lambda *a: subprocess.run(ecgkit_cmd() + [str(x) for x in a], capture_output=True, text=True, timeout=300)
-    r = run('train', '--stage', 'trace', '--smoke', '--run-dir', d/'run')
+    r = run_cli('train', '--stage', 'trace', '--smoke', '--run-dir', d/'run')
     assert r.returncode == 0, r.stderr
-    r = run('runs', 'export', d/'run', '--out', d/'w'/'trace')
+    r = run_cli('runs', 'export', d/'run', '--out', d/'w'/'trace')
     assert r.returncode == 0, r.stderr
     assert 'model.pt (fp16' in r.stdout
     return d/'run', d/'w'
@@ -31,9 +30,7 @@ def view(sample, tmp_path_factory):
 
 
 def _sub(cli, view, out, *extra, env=None):
-    r = cli('digitize', view.root, '--out', out, *extra) if env is None else \
-        subprocess.run(ecgkit_cmd() + ['digitize', str(view.root), '--out', str(out), *map(str, extra)], capture_output=True,
-                       text=True, timeout=300, env={**os.environ, **env})
+    r = cli('digitize', view.root, '--out', out, *extra, env=env)
     assert r.returncode == 0, r.stderr
     sub = read_submission(out)
     assert validate(read_test_csv(view.test_csv), sub).ok

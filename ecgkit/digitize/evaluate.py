@@ -19,7 +19,7 @@ from ..submission import rows_for, to_rows
 from .digitizer import DigitizeError, Digitizer, Result, digitize_many
 
 # %% auto #0
-__all__ = ['overlay', 'save_png', 'score_by', 'Evaluation', 'evaluate']
+__all__ = ['overlay', 'save_png', 'score_record', 'score_by', 'Evaluation', 'evaluate']
 
 # %% ../../nbs/54_digitize_evaluate.ipynb #2f84ae8b
 def _truth_lines(result: Result, paper: Paper, scale: float) -> list:
@@ -72,6 +72,12 @@ def save_png(img: np.ndarray, path) -> Path:
     with atomic_path(path) as tmp: Path(tmp).write_bytes(buf.tobytes())
     return Path(path)
 
+# %% ../../nbs/54_digitize_evaluate.ipynb #9be7a00e
+def score_record(truth, rec=None):
+    "The competition `Score` of the record `rec` (None: the zero fallback) against `truth`, alone."
+    pr = [replace(rec, id=truth.id)] if rec is not None else []
+    return score_frames(to_rows([truth], with_fs=True), to_rows(pr, rows_for([truth]), missing='zeros', fit=True))
+
 # %% ../../nbs/54_digitize_evaluate.ipynb #87c9a088
 @dataclass
 class _WithTruth:
@@ -88,9 +94,7 @@ class _WithTruth:
         return self._judge(r, r.record, fs)
     def _judge(self, r: Result, rec, fs: int) -> Result:
         truth = read_record_csv(self.train_dir/r.id/f"{r.id}.csv", id=r.id, fs=fs)
-        pr = [replace(rec, id=r.id)] if rec is not None else []                # a fallback scores its zeros
-        s = score_frames(to_rows([truth], with_fs=True), to_rows(pr, rows_for([truth]), missing='zeros', fit=True))
-        r.info.update(truth=truth, db=s.score_db)
+        r.info.update(truth=truth, db=score_record(truth, rec).score_db)        # a fallback (rec None) scores its zeros
         return r
 
 # %% ../../nbs/54_digitize_evaluate.ipynb #c4c332dc

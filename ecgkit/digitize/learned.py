@@ -123,7 +123,6 @@ class LearnedTrace:
         if (weights is None) == (model is None): raise ValueError("LearnedTrace needs a weights folder or a model (one of them)")
         self.weights, self.model, self.min_conf = None if weights is None else Path(weights), model, min_conf
         tag = hashlib.sha1((self.weights/'model.pt').read_bytes()).hexdigest()[:12] if weights is not None else 'live'
-        self.meta = json.loads((self.weights/'model.json').read_text()) if weights is not None else {}   # what the weights say of themselves
         self.__qualname__ = f"LearnedTrace[{tag}]"                     # what a digitize run's fingerprint records
 
     def __getstate__(self): return {**self.__dict__, 'model': None} if self.weights is not None else self.__dict__
@@ -160,10 +159,10 @@ def trace_stage(method: str = 'auto', weights=None):
         raise UserError("no trace weights found (in --weights, $ECGKIT_WEIGHTS or ecgkit/weights/trace): "
                         "train them with `ecgkit train --stage trace`, or use --method classic")
     if d is None: return trace_page
-    lt = LearnedTrace(d)
-    if method == 'learned': return lt
-    th = lt.meta.get('auto_min_share', 0.8)              # chosen on generated images (benchmarks/bench_auto_threshold.py)
-    return trace_page if th is None else AutoTrace(lt, min_share=th)
+    if method == 'learned': return LearnedTrace(d)
+    try: th = json.loads((d/'model.json').read_text()).get('auto_min_share', 0.8)   # chosen on generated images (bench_auto_threshold.py)
+    except ValueError: raise UserError(f"{d/'model.json'}: not valid JSON") from None
+    return trace_page if th is None else AutoTrace(LearnedTrace(d), min_share=th)      # null: classic, the weights never read
 
 # %% ../../nbs/55_digitize_learned.ipynb #980849ca
 def digitizer_for(method: str = 'auto', stage0: str = None, stage1: str = None, stage2: str = None, weights=None, **kw):

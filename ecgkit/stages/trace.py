@@ -144,7 +144,8 @@ def _trace_model(cfg: RunConfig) -> nn.Module:
 
 def _trace_data(split: str, n: int, seed: int, cfg: RunConfig | None) -> TraceCrops:
     "The stage's pages: the even rows of `data.source` mixed with the generator for training; the generator alone to validate."
-    d, b = (cfg or RunConfig()).data, (cfg or RunConfig()).model.backbone or 'tiny'
+    cfg = cfg or RunConfig()
+    d, b = cfg.data, cfg.model.backbone or 'tiny'
     if split == 'train' and d.source and not Path(d.source).is_dir(): raise UserError(f"data.source {d.source}: no such folder")
     src = training_records(competition=d.source, generated=max(1, n), real=d.share, seed=seed) if split == 'train' and d.source else None
     return TraceCrops(n, seed=seed, per_page=d.per_item, x_scale=TRACE_CONFIGS.get(b, TRACE_CONFIGS['cpu'])['x_scale'], source=src)
