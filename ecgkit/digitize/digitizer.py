@@ -18,10 +18,10 @@ from ..data import Record, find_competition, test_image_path
 from ..paper import Paper
 from ..submission import read_submission, to_rows, validate, write_submission
 from .page import rectify, upright
-from .trace import TraceParams, trace_page
+from .trace import TraceParams, consistency, trace_page
 
 # %% auto #0
-__all__ = ['DigitizeError', 'Result', 'Digitizer', 'Outcome', 'digitize_many', 'DigitizeReport', 'digitize_dir']
+__all__ = ['DigitizeError', 'Result', 'Limits', 'Digitizer', 'Outcome', 'digitize_many', 'DigitizeReport', 'digitize_dir']
 
 # %% ../../nbs/53_digitize_digitizer.ipynb #fb701958
 class DigitizeError(Exception):
@@ -50,32 +50,73 @@ def _not_digitized(res: Result, found: np.ndarray, min_ink: float):
         if not np.isfinite(x).all(): return f"non-finite values in lead {l}"
     return None
 
+# %% ../../nbs/53_digitize_digitizer.ipynb #cd7bad8b
+@dataclass
+class Limits:
+    "When a read is refused (zeros are better) and when it is kept but doubtful; chosen on generated images."
+    fail_consistency: float = 0.5     # below: what the page prints twice disagrees — garbage
+    doubt_consistency: float = 0.9
+    doubt_quality: float = 0.5        # stage 1's grid fit (inlier share × exp(−residual px))
+    doubt_ink: float = 0.8            # share of the path columns that found ink
+    max_mv: float = 8.0               # a lead beyond this (99.9th percentile of |mV|) is no heart's
+
+    def fails(self, info: dict) -> str | None:
+        "Why a read with `info` is refused, or None."
+        c = info.get('consistency', np.nan)
+        return f"implausible read: the leads printed twice disagree (consistency {c:.2f})" if c < self.fail_consistency else None
+
+    def doubts(self, info: dict) -> str:
+        "Why a read with `info` is doubtful ('' if it is not)."
+        why = [f"consistency {info['consistency']:.2f}" if info.get('consistency', 1.) < self.doubt_consistency else '',
+               f"grid quality {info['quality']:.2f}" if info.get('quality', 1.) < self.doubt_quality else '',
+               f"trace found in {info['ink_frac']:.0%} of columns" if info.get('ink_frac', 1.) < self.doubt_ink else '',
+               f"amplitude {info['amp_mv']:.1f} mV" if info.get('amp_mv', 0.) > self.max_mv else '']
+        return '; '.join(w for w in why if w)
+
 # %% ../../nbs/53_digitize_digitizer.ipynb #be9ff2bd
 @dataclass
 class Digitizer:
-    "Image → Record through three replaceable stages that all read the same `Paper`."
+    "Image → Record through three replaceable stages that all read the same `Paper`, each read judged by `limits`."
     paper: Paper = field(default_factory=Paper)
     params: TraceParams = field(default_factory=TraceParams)
     stage0: Callable = upright               # src → (upright RGB image, info)
     stage1: Callable = rectify               # (image, paper) → (canonical page, info)
     stage2: Callable = trace_page            # (page, fs, sig_len, paper, params, id) → (Record, traces, ink)
     min_ink: float = 0.3                     # below this share of inked path columns a panel counts as empty
+    limits: Limits = field(default_factory=Limits)
+
+    def _read(self, img, info: dict, fs: int, sig_len, id, t0: float) -> Result:
+        "Stages 1 and 2 on the upright `img`, judged: a `Result` (`info['doubt']`: '' or why) or a `DigitizeError`."
+        try: page, info1 = self.stage1(img, self.paper)
+        except (ValueError, ArithmeticError) as e: raise DigitizeError(f"page not found (stage 1): {e}") from None
+        info = {**info, **info1}
+        rec, traces, ink = self.stage2(page, fs, sig_len, self.paper, self.params, id)
+        found = np.array([t.ink_frac for t in traces])
+        amp = [np.percentile(np.abs(x), 99.9) for x in rec.leads.values() if len(x) and np.isfinite(x).all()]
+        info.update(ink_frac=float(found.mean()), consistency=consistency(traces), amp_mv=float(max(amp, default=0.)))
+        res = Result(str(id), rec, img, page, ink, traces, info, time.perf_counter() - t0)
+        why = _not_digitized(res, found, self.min_ink) or self.limits.fails(info)
+        if why: raise DigitizeError(why, res)
+        info['doubt'] = self.limits.doubts(info)
+        return res
 
     def run(self, src, fs: int, sig_len: int = None, id: str = '') -> Result:
-        "Digitize one image (path, bytes or array) recorded at `fs`."
+        """Digitize one image (path, bytes or array) recorded at `fs`. Where stage 0 was not sure which way is up
+        (`info['turn_sure']` False) and the read is refused or doubtful, the page is read upside down too, and the
+        read that agrees more with itself is kept (`info['ways_read']`: 1 or 2)."""
         t0 = time.perf_counter()
         try: img, info = self.stage0(src)
         except (ValueError, OSError) as e: raise DigitizeError(f"unreadable image: {e}") from None
-        try: page, info1 = self.stage1(img, self.paper)
-        except (ValueError, ArithmeticError) as e: raise DigitizeError(f"page not found (stage 1): {e}") from None
-        info.update(info1)
-        rec, traces, ink = self.stage2(page, fs, sig_len, self.paper, self.params, id)
-        found = np.array([t.ink_frac for t in traces])
-        info['ink_frac'] = float(found.mean())
-        res = Result(str(id), rec, img, page, ink, traces, info, time.perf_counter() - t0)
-        why = _not_digitized(res, found, self.min_ink)
-        if why: raise DigitizeError(why, res)
-        return res
+        reads = []
+        for im, inf in ((img, info), (img[::-1, ::-1], {**info, 'rot90': (info.get('rot90', 0) + 2) % 4})):
+            try: reads.append(self._read(np.ascontiguousarray(im), inf, fs, sig_len, id, t0))
+            except DigitizeError as e: reads.append(e)
+            if info.get('turn_sure', True) or (isinstance(reads[0], Result) and not reads[0].info['doubt']): break
+        ok = [r for r in reads if isinstance(r, Result)]
+        if not ok: raise reads[0]
+        best = max(ok, key=lambda r: np.nan_to_num(r.info['consistency'], nan=-2.))
+        best.info['ways_read'] = len(reads); best.seconds = time.perf_counter() - t0
+        return best
 
     __call__ = run
 
@@ -88,6 +129,7 @@ class Outcome:
     record: Record = None
     seconds: float = 0.0
     error: str = None
+    doubt: str = ''           # why a kept read is doubtful ('' if it is not)
 
 # %% ../../nbs/53_digitize_digitizer.ipynb #2337967e
 def _job(digitizer: Digitizer, job, overlays):
@@ -97,7 +139,7 @@ def _job(digitizer: Digitizer, job, overlays):
     try:
         r = digitizer.run(path, fs, sig_len, id)
         if overlays: save_png(overlay(r, paper=digitizer.paper), Path(overlays)/f"{key}.png")
-        return Outcome(key, id, r.record, time.perf_counter() - t0)
+        return Outcome(key, id, r.record, time.perf_counter() - t0, doubt=r.info.get('doubt', ''))
     except DigitizeError as e:                  # a failure that got as far as a page still gets its overlay
         if overlays and e.result is not None: save_png(overlay(e.result, paper=digitizer.paper), Path(overlays)/f"{key}.png")
         return Outcome(key, id, None, time.perf_counter() - t0, str(e))
@@ -131,7 +173,7 @@ def _fingerprint(job, digitizer: Digitizer) -> str:
     else: h.update(np.ascontiguousarray(src).tobytes() if isinstance(src, np.ndarray) else bytes(src))
     name = lambda f: f"{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', type(f).__name__)}"
     d = digitizer
-    h.update(repr((id, fs, sig_len, d.paper, d.params, d.min_ink, name(d.stage0), name(d.stage1), name(d.stage2))).encode())
+    h.update(repr((id, fs, sig_len, d.paper, d.params, d.min_ink, d.limits, name(d.stage0), name(d.stage1), name(d.stage2))).encode())
     return h.hexdigest()
 
 # %% ../../nbs/53_digitize_digitizer.ipynb #3896f5d8
@@ -140,7 +182,7 @@ def _part_path(parts, key: str) -> Path: return Path(parts)/(re.sub(r'[^\w.-]', 
 def _save_part(parts, o: Outcome, fp: str):
     "Keep outcome `o` (fingerprint `fp`) as `parts/{key}.npz`, atomically."
     r = o.record
-    meta = dict(key=o.key, id=o.id, seconds=o.seconds, error=o.error, fingerprint=fp,
+    meta = dict(key=o.key, id=o.id, seconds=o.seconds, error=o.error, doubt=o.doubt, fingerprint=fp,
                 record=None if r is None else dict(id=r.id, fs=r.fs, sig_len=r.sig_len, starts=r.starts, leads=list(r.leads)))
     arrays = {} if r is None else {f'lead_{l}': x for l, x in r.leads.items()}
     with atomic_path(_part_path(parts, o.key)) as tmp:
@@ -158,7 +200,7 @@ def _load_part(parts, key: str, fp: str, overlays=None) -> Outcome | None:
             rec = None if rm is None else Record(rm['id'], rm['fs'], {l: z[f'lead_{l}'] for l in rm['leads']}, rm['starts'], rm['sig_len'])
     except Exception: return None                      # a damaged part is done again
     if overlays and not m['error'] and not (Path(overlays)/f"{key}.png").is_file(): return None
-    return Outcome(key, m['id'], rec, m['seconds'], m['error'])
+    return Outcome(key, m['id'], rec, m['seconds'], m['error'], m.get('doubt', ''))
 
 # %% ../../nbs/53_digitize_digitizer.ipynb #e278d450
 def digitize_many(jobs: list, digitizer: Digitizer = None, workers: int = 1, overlays=None, desc='digitize', parts=None, log=None) -> list:
@@ -183,10 +225,12 @@ class DigitizeReport:
     failures: list            # (id, reason)
     seconds: float            # wall time of the whole run
     image_seconds: float      # mean per image, in the workers
+    doubtful: list = field(default_factory=list)   # (id, why) of the reads kept but doubtful
 
     def summary(self) -> str:
         ok = self.n_images - len(self.failures)
-        return (f"digitized {ok} of {self.n_images} images ({len(self.failures)} zero fallbacks) in {self.seconds:.1f} s "
+        dbt = f", {len(self.doubtful)} doubtful" if self.doubtful else ''
+        return (f"digitized {ok} of {self.n_images} images ({len(self.failures)} zero fallbacks{dbt}) in {self.seconds:.1f} s "
                 f"({self.image_seconds:.2f} s per image per worker); wrote {self.path}")
 
 # %% ../../nbs/53_digitize_digitizer.ipynb #f3e34220
@@ -204,11 +248,12 @@ def _test_jobs(test: pd.DataFrame, test_dir) -> list:
     return jobs
 
 # %% ../../nbs/53_digitize_digitizer.ipynb #4942c6c9
-def _write_failures(out, failures: list):
-    "Write `failures` (id, reason) to `out`.failures.csv, if there are any."
-    if failures:
+def _write_failures(out, failures: list, doubtful: list = ()):
+    "Write `failures` and `doubtful` reads ((id, reason) each) to `out`.failures.csv, if there are any."
+    rows = [(i, why, False) for i, why in failures] + [(i, why, True) for i, why in doubtful]
+    if rows:
         with atomic_path(Path(str(out) + '.failures.csv')) as tmp:
-            pd.DataFrame(failures, columns=['id', 'reason']).to_csv(tmp, index=False)
+            pd.DataFrame(rows, columns=['id', 'reason', 'doubtful']).to_csv(tmp, index=False)
 
 # %% ../../nbs/53_digitize_digitizer.ipynb #bdf6c31f
 def _stop_note(e: KeyboardInterrupt, parts: Path, n: int) -> Stopped:
@@ -231,10 +276,12 @@ def digitize_dir(data_dir, out, workers: int = 1, overlays=None, digitizer: Digi
     except KeyboardInterrupt as e: raise _stop_note(e, parts, len(jobs)) from None
     failures = [(o.id, o.error) for o in res if o.error]
     for rid, why in failures: log(f"{rid}: zero fallback: {why}")
+    doubtful = [(o.id, o.doubt) for o in res if o.record is not None and o.doubt]
+    for rid, why in doubtful: log(f"{rid}: doubtful: {why}")
     recs = [o.record for o in res if o.record is not None]
     path = write_submission(to_rows(recs, test, missing='zeros', fit=True), out)
     validate(test, read_submission(path)).raise_if_invalid()
-    _write_failures(out, failures)
+    _write_failures(out, failures, doubtful)
     shutil.rmtree(parts, ignore_errors=True)
     secs = [o.seconds for o in res]
-    return DigitizeReport(Path(path), len(jobs), failures, time.perf_counter() - t0, float(np.mean(secs)) if secs else 0.0)
+    return DigitizeReport(Path(path), len(jobs), failures, time.perf_counter() - t0, float(np.mean(secs)) if secs else 0.0, doubtful)

@@ -60,6 +60,8 @@ def overlay(result: Result, scale: float = 0.5, paper: Paper = None) -> np.ndarr
         x, y = (t.xs[0] + 0.5) * scale, (t.panel.baseline_px - 40) * scale
         cv2.putText(img, t.panel.lead, (int(x) + 4, int(y)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(img, f"{result.id}  {result.seconds:.2f} s", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
+    if (result.info or {}).get('doubt'):                                # the verdict, where a person should look
+        cv2.putText(img, f"doubtful: {result.info['doubt']}"[:90], (10, 50), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (200, 0, 0), 2, cv2.LINE_AA)
     if (result.info or {}).get('db') is not None:
         cv2.putText(img, f"{result.info['db']:.1f} dB", (img.shape[1] - 130, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (200, 0, 0), 2, cv2.LINE_AA)
     return img

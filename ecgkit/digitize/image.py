@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 # %% auto #0
-__all__ = ['load_image', 'channels', 'darkness', 'inkness']
+__all__ = ['MAX_SIDE', 'load_image', 'channels', 'darkness', 'inkness']
 
 # %% ../../nbs/50_digitize_image.ipynb #d8c028d7
 def _decode(buf) -> np.ndarray | None:
@@ -21,10 +21,21 @@ def _decode(buf) -> np.ndarray | None:
     try: return cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
     finally: log.setLogLevel(old)
 
+# %% ../../nbs/50_digitize_image.ipynb #1166a9c1
+MAX_SIDE = 6000    # the pixel cap: a larger image is shrunk as it loads (a 20000 × 15000 photo stays well under 2 GB)
+
+def _capped(a: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    "`a` shrunk by area averaging so that its longer side is at most `max_side`, before any other copy is made."
+    f = max(a.shape[:2]) / max_side if max_side else 0
+    if f <= 1 or a.ndim not in (2, 3) or a.dtype not in (np.uint8, np.uint16, np.float32, np.float64): return a
+    return cv2.resize(a, (max(1, round(a.shape[1] / f)), max(1, round(a.shape[0] / f))), interpolation=cv2.INTER_AREA)
+
 # %% ../../nbs/50_digitize_image.ipynb #c13edaf3
-def load_image(src) -> np.ndarray:
-    "Any path / bytes / array -> uint8 HxWx3 RGB (grey expanded, alpha composited on white, 16 bit scaled)."
+def load_image(src, max_side: int = MAX_SIDE) -> np.ndarray:
+    """Any path / bytes / array -> uint8 HxWx3 RGB (grey expanded, alpha composited on white, 16 bit scaled), its
+    longer side shrunk to at most `max_side` px (0: never) as soon as it is decoded."""
     if isinstance(src, np.ndarray):
+        src = _capped(src, max_side)
         if src.dtype == np.uint8 and src.ndim == 3 and src.shape[2] == 3 and min(src.shape[:2]) >= 64:
             return np.ascontiguousarray(src)                      # already what we return (rectify gets stage 0's output)
         a = src
@@ -34,6 +45,7 @@ def load_image(src) -> np.ndarray:
         a = _decode(buf)
         if a is None: raise ValueError(f"{'bytes' if isinstance(src, (bytes, bytearray, memoryview)) else src}: "
                                        "truncated or not an image (PNG, JPEG, BMP)")
+        a = _capped(a, max_side)
         if a.ndim == 3 and a.shape[2] >= 3: a = a[..., [2, 1, 0] + ([3] if a.shape[2] == 4 else [])]   # BGR(A) -> RGB(A)
     if a.size == 0: raise ValueError("image has no pixels")
     if a.dtype == np.uint16: a = (a.astype(np.float32) / 257).round()

@@ -11,10 +11,10 @@ import cv2
 import numpy as np
 
 from ..paper import Paper
-from .image import darkness, inkness, load_image
+from .image import MAX_SIDE, darkness, inkness, load_image
 
 # %% auto #0
-__all__ = ['estimate_skew', 'grid_pitch', 'local_field', 'warp_points', 'rectify', 'orient', 'upright']
+__all__ = ['TURN_DOUBT', 'estimate_skew', 'grid_pitch', 'local_field', 'warp_points', 'rectify', 'orient', 'upright']
 
 # %% ../../nbs/51_digitize_page.ipynb #a4b1cf77
 def _geom(paper=None):
@@ -336,26 +336,40 @@ def _no_grid():
         except (ValueError, IndexError, ArithmeticError, cv2.error) as e:
             raise ValueError("no ECG grid found on the image (blank, uniform, or not an ECG page)") from e
 
+# %% ../../nbs/51_digitize_page.ipynb #4f512b19
+def _page_scale(img, long: float):
+    "(`img` shrunk so that its longer side is at most `long` px, the factor applied (≤ 1))."
+    f = min(1., long / max(img.shape[:2]))
+    return (img, 1.) if f > 0.999 else (_shrink(img, 1 / f), f)
+
 # %% ../../nbs/51_digitize_page.ipynb #aa58cfc8
 def rectify(img, paper=None, out_size=None, local_px: float = 0.75):
     """Warp a photo/scan of an ECG page onto the canonical page. Returns (page RGB uint8 HxW, info) with
     info = dict(H=3x3 homography image->page, skew_deg, pitch_px_per_mm (input image), scale, quality in [0, 1], ...).
     Where the grid still bends after the homography by more than `local_px` (95th percentile; a curled or creased
-    photo), the page is also warped piecewise by `local_field` (`info['local_px']`; 0 where not; None: never)."""
-    img = load_image(img)
+    photo), the page is also warped piecewise by `local_field` (`info['local_px']`; 0 where not; None: never).
+    An image finer than the page (a phone photo) is first shrunk to at most twice the page's pitch, a coarser one
+    enlarged to it."""
+    img = load_image(img, max_side=0 if isinstance(img, np.ndarray) else MAX_SIDE)   # an array: its own pixels, H maps them
     ppm, W, H, x0, base, row_end = _geom(paper)
-    d = darkness(img)
     with _no_grid():
-        ang = estimate_skew(d)
-        pitch = grid_pitch(d, ang)
+        cap, g0 = _page_scale(img, 2 * max(W, H))                # (no darkness map of a whole 6000 px photo)
+        small, g = _page_scale(darkness(cap), max(W, H))
+        ang = estimate_skew(small)
+        pitch = grid_pitch(small, ang) / (g0 * g)                  # of `img`, read at most at the page's size: harmonics fool it above
+        img, f = _page_scale(img, max(img.shape[:2]) * min(1., 2 * ppm / pitch))   # searched and resampled at a pitch ≤ 2 ppm
+        if pitch < 0.95 * ppm:                                     # coarser than the page: Lanczos up to it (+0.2–1 dB at 0.75×)
+            f = ppm / pitch; img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_LANCZOS4)
+        d, pitch = darkness(img), pitch * f
         Hc, q1, r1 = _coarse(d, ang, ppm / pitch, ppm, W, H)
         Hc, q, r = _refine(d, Hc, ppm, W, H)
         page = cv2.warpPerspective(img, Hc, (W, H), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
         kx, ky = _anchor(inkness(page), ppm, W, H, x0, base, row_end)
         Hc = _shift(-kx * 5 * ppm, -ky * 5 * ppm) @ Hc
         page, bend = _warp_page(img, d, Hc, ppm, W, H, local_px)
-    info = dict(H=Hc / Hc[2, 2], skew_deg=ang, pitch_px_per_mm=pitch, scale=float(np.sqrt(abs(np.linalg.det(Hc[:2, :2])))),
-                shift_5mm=(kx, ky), quality=float(q * np.exp(-r)), inliers=float(q), resid_px=r, pass1=(float(q1), r1),
+    Hc = Hc @ np.array([[f, 0, (f - 1) / 2], [0, f, (f - 1) / 2], [0, 0, 1.]])   # from the image as it was given (pixel centres)
+    info = dict(H=Hc / Hc[2, 2], skew_deg=ang, pitch_px_per_mm=pitch / f, scale=float(np.sqrt(abs(np.linalg.det(Hc[:2, :2])))),
+                shift_5mm=(kx, ky), shrink=f, quality=float(q * np.exp(-r)), inliers=float(q), resid_px=r, pass1=(float(q1), r1),
                 local_px=bend)
     return page, info
 
@@ -384,10 +398,16 @@ def _quarter(m, ar):
     return 0 if ar > 1.1 else 1 if ar < 1 / 1.1 else (0 if _cv(m.sum(1)) >= _cv(m.sum(0)) else 1)   # else: the peaky profile
 
 # %% ../../nbs/51_digitize_page.ipynb #ebf3c1c6
+TURN_DOUBT = 0.15       # an ink centroid this close to the middle of the height does not tell up from down
+
+def _centroid(m) -> float:
+    "Height of the ink mask `m`'s centroid as a share of its height (0: top)."
+    r = m.sum(1)
+    return float((r * np.arange(len(r))).sum() / (r.sum() + 1e-9) / len(r))
+
 def _upside_down(m):
     "Whether the ink mask `m` is upside down: its ink's centroid in the upper 45 %."
-    r = m.sum(1); ys = np.arange(len(r))
-    return (r * ys).sum() / (r.sum() + 1e-9) < 0.45 * len(r)
+    return _centroid(m) < 0.45
 
 # %% ../../nbs/51_digitize_page.ipynb #eb258f82
 def _mirrored(m):
@@ -401,14 +421,14 @@ def _mirrored(m):
     return bool(colp[max(xr - wd, 0):xr + wd].max() > 1.5 * colp[max(xl - wd, 0):xl + wd].max())
 
 # %% ../../nbs/51_digitize_page.ipynb #7ba30165
-def orient(img, detect_flip: bool = False, detect_180: bool = False):
-    """Undo 90/180/270 degree turns and a mirror: returns (upright image, k, flipped) with
+def orient(img, detect_flip: bool = False, detect_180: bool = True):
+    """Undo 90/180/270 degree turns and a mirror: returns (upright image, k, flipped, sure) with
     upright = fliplr(rot90(img, k)) if flipped else rot90(img, k). Traces run horizontally, the top margin is empty,
     rows start at the left with the calibration pulse. A turned (portrait) page is always put upright; a landscape
-    page is turned by 180° only with `detect_180`, and mirrors are undone only with `detect_flip`: both cues are not
-    reliable yet (a printed header or a photo's border fools them) and a wrong turn ruins a good image."""
+    page is turned by 180° unless `detect_180` is off; mirrors are undone only with `detect_flip` (the cue is not
+    reliable: a printed header or a photo's border fools it). `sure` is False where up and down are a close call."""
     m = _ink_small(img)
-    if m.sum() < 50: return np.ascontiguousarray(img), 0, False          # (almost) no ink: nothing to orient by
+    if m.sum() < 50: return np.ascontiguousarray(img), 0, False, False   # (almost) no ink: nothing to orient by
     m = _deskewed(m)
     k = _quarter(m, img.shape[1] / img.shape[0])                 # a landscape page stays landscape: trust a clear aspect
     m = np.rot90(m, k)
@@ -416,10 +436,12 @@ def orient(img, detect_flip: bool = False, detect_180: bool = False):
         k += 2; m = np.rot90(m, 2)
     flipped = _mirrored(m) if detect_flip else False
     out = np.rot90(img, k % 4)
-    return np.ascontiguousarray(out[:, ::-1] if flipped else out), k % 4, flipped
+    sure = abs(_centroid(m) - 0.5) >= TURN_DOUBT
+    return np.ascontiguousarray(out[:, ::-1] if flipped else out), k % 4, flipped, sure
 
 # %% ../../nbs/51_digitize_page.ipynb #8de74052
-def upright(src, detect_flip: bool = False, detect_180: bool = False):
-    "Stage 0: (upright RGB image, info with the quarter turns `rot90` and `flipped` that were undone)."
-    up, k, flipped = orient(load_image(src), detect_flip, detect_180)
-    return up, {'rot90': k, 'flipped': flipped}
+def upright(src, detect_flip: bool = False, detect_180: bool = True):
+    """Stage 0: (upright RGB image, info with the quarter turns `rot90` and `flipped` that were undone, and
+    `turn_sure`: False where up and down were a close call, so that the digitizer reads the page both ways)."""
+    up, k, flipped, sure = orient(load_image(src), detect_flip, detect_180)
+    return up, {'rot90': k, 'flipped': flipped, 'turn_sure': sure}

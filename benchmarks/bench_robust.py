@@ -1,0 +1,146 @@
+"""Robustness of the digitizer to what a user feeds it: every devset image of a half turned by 90/180/270° and
+rescaled 0.3×–4× (as a phone photo would be), digitized and scored, with how many reads fell below the zero
+fallback without a failure or a doubtful row; orientation over the 4 turns (and the 8 orientations with
+`--mirrors`) by stage 0 alone; a noise image; peak memory on a 20000 × 15000 page; the real photos as an overlay
+contact sheet with their fallbacks and doubtful verdicts.
+
+    .venv/bin/python benchmarks/bench_robust.py --half odd --out runs/robust           # the table in the README
+    .venv/bin/python benchmarks/bench_robust.py --half even --limit 6 --skip-photos    # a quick look
+
+Scores are the competition metric of each image alone (`score_record`), averaged in dB per type."""
+import argparse, glob, os, resource, subprocess, sys, tempfile, time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from ecgkit.data import find_competition, find_images, read_record_csv
+from ecgkit.digitize.digitizer import Digitizer, DigitizeError
+from ecgkit.digitize.evaluate import overlay, score_record
+from ecgkit.digitize.image import load_image
+from ecgkit.digitize.page import orient
+from ecgkit.synth.signals import competition_records
+
+SHARED = Path(__file__).resolve().parents[1].parent/'shared'/'data'
+VIEWS = ('up', 'r90', 'r180', 'r270', 's0.3', 's0.5', 's0.75', 's1.5', 's3', 's4')
+
+
+def view(img, name):
+    "The image as a user might give it: `rK` turned K quarter turns, `sF` rescaled by F."
+    if name == 'up': return img
+    if name[0] == 'r': return np.ascontiguousarray(np.rot90(img, int(name[1:])))
+    f = float(name[1:])
+    return cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+
+
+def _read(job):
+    "Digitize one view of one image; its score, verdict and turn."
+    path, rid, t, fs, root, name = job
+    cv2.setNumThreads(1)
+    truth = read_record_csv(Path(root)/rid/f"{rid}.csv", id=rid, fs=fs)
+    x = view(load_image(path), name)
+    t0 = time.perf_counter()
+    try: r = Digitizer().run(x, fs, None, rid); err, rec, info = '', r.record, r.info
+    except DigitizeError as e: err, rec, info = str(e), None, (e.result.info if e.result is not None else {})
+    k = int(name[1:]) if name[0] == 'r' else 0
+    return dict(id=rid, type=t, view=name, db=score_record(truth, rec).score_db, failed=bool(err), reason=err or info.get('doubt', ''),
+                doubtful=bool(not err and info.get('doubt')), turn_ok=(info.get('rot90', -1) + k) % 4 == 0, seconds=time.perf_counter() - t0)
+
+
+def _orient_one(job):
+    path, mirrors = job
+    img = load_image(path); ok = []
+    for flip in ((False, True) if mirrors else (False,)):
+        for k in range(4):
+            x = np.rot90(img[:, ::-1] if flip else img, k)
+            up, kk, ff, _ = orient(np.ascontiguousarray(x), detect_flip=mirrors)
+            ok.append(np.array_equal(up, img))
+    return ok
+
+
+def _memory(path, side=20000):
+    "Peak resident memory (MB) and seconds of `ecgkit`'s digitizer on a `side` × ¾`side` page, in a fresh process."
+    with tempfile.TemporaryDirectory() as d:
+        big = cv2.resize(cv2.imread(str(path)), (side, side * 3 // 4), interpolation=cv2.INTER_NEAREST)
+        p = Path(d)/'big.png'; cv2.imwrite(str(p), big, [cv2.IMWRITE_PNG_COMPRESSION, 1]); del big
+        code = ("import resource, time; from ecgkit.digitize.digitizer import Digitizer, DigitizeError\n"
+                "t = time.perf_counter()\ntry: Digitizer().run(%r, 500); ok = 'read'\nexcept DigitizeError as e: ok = str(e)\n"
+                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t, ok)" % str(p))
+        out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split(maxsplit=2)
+        return float(out[0]), float(out[1]), out[2].strip()
+
+
+def _photo(path):
+    cv2.setNumThreads(1)
+    try: r = Digitizer().run(path, 500, None, Path(path).stem); err = ''
+    except DigitizeError as e: r, err = e.result, str(e)
+    except Exception as e: r, err = None, f"{type(e).__name__}: {e}"
+    doubt = '' if err or r is None else r.info.get('doubt', '')
+    img = overlay(r, scale=0.25) if r is not None else np.full((425, 550, 3), 255, np.uint8)
+    note = f"FAILED: {err}" if err else (f"doubtful: {doubt}" if doubt else 'ok')
+    cv2.putText(img, note[:70], (6, img.shape[0] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (200, 0, 0) if err or doubt else (0, 120, 0), 1, cv2.LINE_AA)
+    return Path(path).name, bool(err), bool(doubt), note, img
+
+
+def contact_sheet(imgs, cols=5):
+    h, w = max(i.shape[0] for i in imgs), max(i.shape[1] for i in imgs)
+    rows = -(-len(imgs) // cols); sheet = np.full((rows * h, cols * w, 3), 255, np.uint8)
+    for n, i in enumerate(imgs): sheet[(n // cols) * h:(n // cols) * h + i.shape[0], (n % cols) * w:(n % cols) * w + i.shape[1]] = i
+    return sheet
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--data', default=str(SHARED/'devset'))
+    ap.add_argument('--half', choices=('all', 'even', 'odd'), default='odd')
+    ap.add_argument('--views', nargs='*', default=list(VIEWS))
+    ap.add_argument('--types', nargs='*', default=None)
+    ap.add_argument('--limit', type=int, default=0, help='at most this many records')
+    ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--mirrors', action='store_true', help='orientation over all 8 orientations (mirror cue on)')
+    ap.add_argument('--skip-photos', action='store_true'); ap.add_argument('--skip-memory', action='store_true')
+    ap.add_argument('--out', help='folder for the tables and the photos contact sheet')
+    a = ap.parse_args(argv)
+    out = Path(a.out) if a.out else None
+    if out: out.mkdir(parents=True, exist_ok=True)
+    data = find_competition(a.data, search=(), depth=1)
+    ids = competition_records(a.data, half=a.half).names
+    ids = set(ids[:a.limit] if a.limit else ids)
+    fs = data.train().set_index('id')['fs']
+    ims = find_images(data.train_dir)
+    ims = ims[ims['id'].isin(ids) & (ims['type'].isin(a.types) if a.types else True)]
+    print(f"{a.data} · records: {a.half} ({len(ids)}) · {len(ims)} images × {len(a.views)} views", flush=True)
+    with ProcessPoolExecutor(a.workers) as ex:
+        ok = [o for r in ex.map(_orient_one, [(p, a.mirrors) for p in ims['path']]) for o in r]
+        print(f"stage 0 alone: {sum(ok)} of {len(ok)} {'orientations' if a.mirrors else 'turns'} right", flush=True)
+        jobs = [(p, rid, t, int(fs[rid]), str(data.train_dir), v) for rid, t, p in ims.itertuples(index=False) for v in a.views]
+        rows = pd.DataFrame(list(ex.map(_read, jobs)))
+    rows['silent_below_zero'] = (rows['db'] < 0) & ~rows['failed'] & ~rows['doubtful']
+    db = lambda s: 10 * np.log10(np.mean(10 ** (s / 10)))           # the metric averages SNR, not dB
+    tab = rows.pivot_table(index='type', columns='view', values='db', aggfunc=db)[a.views]
+    tab.loc['all'] = rows.groupby('view')['db'].agg(db)[a.views]
+    print("\nscore (dB) per type and view\n" + tab.round(2).to_string())
+    cnt = rows.groupby('view')[['failed', 'doubtful', 'silent_below_zero', 'turn_ok']].sum().T[a.views]
+    print("\nimages per view: zero fallbacks, doubtful, below 0 dB with neither, turn right\n" + cnt.to_string())
+    print(f"\n{len(rows)} reads, {rows['seconds'].mean():.2f} s per read per worker; "
+          f"{int(rows['silent_below_zero'].sum())} below the zero fallback without a failure or doubtful row")
+    noise = np.random.default_rng(0).integers(0, 256, (1700, 2200, 3), dtype=np.uint8)
+    try: Digitizer().run(noise, 500); print("noise image: read (no failure)")
+    except DigitizeError as e: print(f"noise image: zero fallback: {e}")
+    if not a.skip_memory:
+        mb, s, said = _memory(ims['path'].iloc[0])
+        print(f"20000 × 15000 page: peak {mb:.0f} MB, {s:.1f} s, {said}")
+    if out:
+        rows.to_csv(out/'reads.csv', index=False); tab.round(2).to_csv(out/'by_type.csv')
+    if not a.skip_photos and (SHARED/'photos').is_dir():
+        ps = sorted(p for p in glob.glob(str(SHARED/'photos'/'*')) if p.rsplit('.', 1)[-1].lower() in ('png', 'jpg', 'jpeg', 'bmp'))
+        with ProcessPoolExecutor(a.workers) as ex: ph = list(ex.map(_photo, ps))
+        print(f"\nreal photos: {len(ph)}, zero fallbacks {sum(p[1] for p in ph)}, doubtful {sum(p[2] for p in ph)}")
+        for name, _, _, note, _ in ph: print(f"  {name}: {note}")
+        if out:
+            cv2.imwrite(str(out/'photos.png'), contact_sheet([p[4] for p in ph])[..., ::-1]); print(f"contact sheet: {out/'photos.png'}")
+
+
+if __name__ == '__main__': main()
