@@ -117,6 +117,8 @@ def main(argv=None):
         print(f"stage 0 alone: {sum(ok)} of {len(ok)} {'orientations' if a.mirrors else 'turns'} right", flush=True)
         jobs = [(p, rid, t, int(fs[rid]), str(data.train_dir), v) for rid, t, p in ims.itertuples(index=False) for v in a.views]
         rows = pd.DataFrame(list(ex.map(_read, jobs)))
+        ps = [] if a.skip_photos else sorted(p for p in glob.glob(str(SHARED/'photos'/'*')) if p.rsplit('.', 1)[-1].lower() in ('png', 'jpg', 'jpeg', 'bmp'))
+        ph = list(ex.map(_photo, ps))                      # (in the same workers: a fork after this process ran OpenCV can hang)
     rows['silent_below_zero'] = (rows['db'] < 0) & ~rows['failed'] & ~rows['doubtful']
     db = lambda s: 10 * np.log10(np.mean(10 ** (s / 10)))           # the metric averages SNR, not dB
     tab = rows.pivot_table(index='type', columns='view', values='db', aggfunc=db)[a.views]
@@ -127,20 +129,17 @@ def main(argv=None):
     print(f"\n{len(rows)} reads, {rows['seconds'].mean():.2f} s per read per worker; "
           f"{int(rows['silent_below_zero'].sum())} below the zero fallback without a failure or doubtful row")
     noise = np.random.default_rng(0).integers(0, 256, (1700, 2200, 3), dtype=np.uint8)
-    try: Digitizer().run(noise, 500); print("noise image: read (no failure)")
+    try: print(f"noise image: read, doubtful: {Digitizer().run(noise, 500).info['doubt'] or 'no'}")
     except DigitizeError as e: print(f"noise image: zero fallback: {e}")
     if not a.skip_memory:
         mb, s, said = _memory(ims['path'].iloc[0])
         print(f"20000 × 15000 page: peak {mb:.0f} MB, {s:.1f} s, {said}")
     if out:
         rows.to_csv(out/'reads.csv', index=False); tab.round(2).to_csv(out/'by_type.csv')
-    if not a.skip_photos and (SHARED/'photos').is_dir():
-        ps = sorted(p for p in glob.glob(str(SHARED/'photos'/'*')) if p.rsplit('.', 1)[-1].lower() in ('png', 'jpg', 'jpeg', 'bmp'))
-        with ProcessPoolExecutor(a.workers) as ex: ph = list(ex.map(_photo, ps))
+    if ph:
         print(f"\nreal photos: {len(ph)}, zero fallbacks {sum(p[1] for p in ph)}, doubtful {sum(p[2] for p in ph)}")
         for name, _, _, note, _ in ph: print(f"  {name}: {note}")
-        if out:
-            cv2.imwrite(str(out/'photos.png'), contact_sheet([p[4] for p in ph])[..., ::-1]); print(f"contact sheet: {out/'photos.png'}")
+        if out: cv2.imwrite(str(out/'photos.png'), contact_sheet([p[4] for p in ph])[..., ::-1]); print(f"contact sheet: {out/'photos.png'}")
 
 
 if __name__ == '__main__': main()

@@ -123,7 +123,7 @@ def test_evaluate_writes_per_image_scores_and_overlays_with_truth_and_db(tmp_pat
     assert r.returncode == 0, r.stderr
     no_leaks(r.stderr)
     im = pd.read_csv(out/'per_image.csv', dtype={'id': str, 'type': str})
-    assert im.columns.tolist() == ['id', 'type', 'dB', 'seconds', 'fallback']
+    assert im.columns.tolist() == ['id', 'type', 'dB', 'seconds', 'fallback', 'doubt']
     assert im[['id', 'type', 'fallback']].values.tolist() == [[RID, '0001', False]]
     table = pd.read_csv(out/'evaluate.csv', dtype={'type': str}).set_index('type')
     assert abs(im['dB'].iloc[0] - table.loc['all', 'score_db']) < 1e-3 and 10 < im['dB'].iloc[0] < 30

@@ -18,7 +18,7 @@ from ..data import Record, find_competition, test_image_path
 from ..paper import Paper
 from ..submission import read_submission, to_rows, validate, write_submission
 from .page import rectify, upright
-from .trace import TraceParams, consistency, trace_page
+from .trace import TraceParams, agreement, trace_page
 
 # %% auto #0
 __all__ = ['DigitizeError', 'Result', 'Limits', 'Digitizer', 'Outcome', 'digitize_many', 'DigitizeReport', 'digitize_dir']
@@ -54,8 +54,8 @@ def _not_digitized(res: Result, found: np.ndarray, min_ink: float):
 @dataclass
 class Limits:
     "When a read is refused (zeros are better) and when it is kept but doubtful; chosen on generated images."
-    fail_consistency: float = 0.5     # below: what the page prints twice disagrees — garbage
-    doubt_consistency: float = 0.9
+    fail_agree: float = 0.5           # mean agreement (`consistency`) of what the page prints twice below this: garbage
+    doubt_agree: float = 0.9          # the worst agreement below this: doubtful
     doubt_quality: float = 0.5        # stage 1's grid fit (inlier share × exp(−residual px))
     doubt_ink: float = 0.8            # share of the path columns that found ink
     max_mv: float = 8.0               # a lead beyond this (99.9th percentile of |mV|) is no heart's
@@ -63,11 +63,11 @@ class Limits:
     def fails(self, info: dict) -> str | None:
         "Why a read with `info` is refused, or None."
         c = info.get('consistency', np.nan)
-        return f"implausible read: the leads printed twice disagree (consistency {c:.2f})" if c < self.fail_consistency else None
+        return f"implausible read: what the page prints twice disagrees ({c:.2f})" if c < self.fail_agree else None
 
     def doubts(self, info: dict) -> str:
         "Why a read with `info` is doubtful ('' if it is not)."
-        why = [f"consistency {info['consistency']:.2f}" if info.get('consistency', 1.) < self.doubt_consistency else '',
+        why = [f"a lead printed twice disagrees ({info['agree_min']:.2f})" if info.get('agree_min', 1.) < self.doubt_agree else '',
                f"grid quality {info['quality']:.2f}" if info.get('quality', 1.) < self.doubt_quality else '',
                f"trace found in {info['ink_frac']:.0%} of columns" if info.get('ink_frac', 1.) < self.doubt_ink else '',
                f"amplitude {info['amp_mv']:.1f} mV" if info.get('amp_mv', 0.) > self.max_mv else '']
@@ -93,7 +93,9 @@ class Digitizer:
         rec, traces, ink = self.stage2(page, fs, sig_len, self.paper, self.params, id)
         found = np.array([t.ink_frac for t in traces])
         amp = [np.percentile(np.abs(x), 99.9) for x in rec.leads.values() if len(x) and np.isfinite(x).all()]
-        info.update(ink_frac=float(found.mean()), consistency=consistency(traces), amp_mv=float(max(amp, default=0.)))
+        ag = agreement(traces)
+        info.update(ink_frac=float(found.mean()), amp_mv=float(max(amp, default=0.)), agree=ag,
+                    consistency=float(np.mean(list(ag.values()))) if ag else np.nan, agree_min=min(ag.values(), default=np.nan))
         res = Result(str(id), rec, img, page, ink, traces, info, time.perf_counter() - t0)
         why = _not_digitized(res, found, self.min_ink) or self.limits.fails(info)
         if why: raise DigitizeError(why, res)

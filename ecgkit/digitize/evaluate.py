@@ -140,10 +140,11 @@ def _lead_table(s, g: pd.DataFrame) -> pd.DataFrame:
 
 # %% ../../nbs/54_digitize_evaluate.ipynb #e6aa3cbc
 def _image_table(s, g: pd.DataFrame, res: list) -> pd.DataFrame:
-    "id, type, dB, seconds, fallback per image, from score `s`, the frame `g` of `_type_table` and the outcomes `res`."
+    "id, type, dB, seconds, fallback, doubt (why a kept read is doubtful, '' if not) per image, from score `s`, `_type_table`'s `g` and the outcomes `res`."
     db = s.records.set_index('id')['snr_db']
     return pd.DataFrame({'id': [o.id for o in res], 'type': g['type'].to_numpy(), 'dB': db.reindex(g['id']).to_numpy(),
-                         'seconds': g['s_per_image'].to_numpy(), 'fallback': g['failures'].to_numpy()})
+                         'seconds': g['s_per_image'].to_numpy(), 'fallback': g['failures'].to_numpy(),
+                         'doubt': [o.doubt for o in res]})
 
 # %% ../../nbs/54_digitize_evaluate.ipynb #ea4efb46
 @dataclass

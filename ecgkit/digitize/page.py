@@ -358,8 +358,9 @@ def rectify(img, paper=None, out_size=None, local_px: float = 0.75):
         ang = estimate_skew(small)
         pitch = grid_pitch(small, ang) / (g0 * g)                  # of `img`, read at most at the page's size: harmonics fool it above
         img, f = _page_scale(img, max(img.shape[:2]) * min(1., 2 * ppm / pitch))   # searched and resampled at a pitch ≤ 2 ppm
-        if pitch < 0.95 * ppm:                                     # coarser than the page: Lanczos up to it (+0.2–1 dB at 0.75×)
+        if pitch < 0.95 * ppm:                                     # coarser than the page: Lanczos up to it, then sharpened
             f = ppm / pitch; img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_LANCZOS4)
+            img = cv2.addWeighted(img, 2., cv2.GaussianBlur(img, (0, 0), 0.7 * f), -1., 0)
         d, pitch = darkness(img), pitch * f
         Hc, q1, r1 = _coarse(d, ang, ppm / pitch, ppm, W, H)
         Hc, q, r = _refine(d, Hc, ppm, W, H)

@@ -17,7 +17,7 @@ from .image import channels
 # %% auto #0
 __all__ = ['LINE_V_MM', 'LINE_H_MM', 'TraceParams', 'unmixed', 'off_page', 'ink_map', 'track', 'ink_runs', 'line_width',
            'stroke_points', 'column_points', 'Trace', 'Box', 'TickEnd', 'separator_ticks', 'tick_ends', 'panel_values',
-           'trace_panel', 'fuse_leads', 'consistency', 'trace_page']
+           'trace_panel', 'fuse_leads', 'agreement', 'trace_page']
 
 # %% ../../nbs/52_digitize_trace.ipynb #2270c6bc
 LINE_V_MM, LINE_H_MM = 80, 127     # straight ink longer than this (vertical, horizontal) is grid, not trace
@@ -481,17 +481,17 @@ def _corr(a, b) -> float:
     d = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / d) if d > 0 else 0.0
 
-def consistency(traces: list) -> float:
-    "Mean correlation, in [-1, 1], of what the panel `traces` show twice (II short vs strip, I + III vs II); nan: nothing twice."
+def agreement(traces: list) -> dict:
+    "Correlations in [-1, 1] of what the panel `traces` show twice: {lead: its short panel vs its strip, 'I+III': vs II} ({}: nothing)."
     short = {t.panel.lead: t for t in traces if not t.panel.rhythm}
-    cs = []
+    cs = {}
     for r in (t for t in traces if t.panel.rhythm and t.panel.lead in short):
         s = short[r.panel.lead]; a = s.panel.start - r.panel.start
-        if 0 <= a and a + len(s.values) <= len(r.values): cs.append(_corr(s.values, r.values[a:a + len(s.values)]))
+        if 0 <= a and a + len(s.values) <= len(r.values): cs[r.panel.lead] = _corr(s.values, r.values[a:a + len(s.values)])
     lim = [short.get(l) for l in ('I', 'II', 'III')]
     if all(lim) and len({(t.panel.start, len(t.values)) for t in lim}) == 1:
-        cs.append(_corr(lim[0].values + lim[2].values, lim[1].values))
-    return float(np.mean(cs)) if cs else float('nan')
+        cs['I+III'] = _corr(lim[0].values + lim[2].values, lim[1].values)
+    return cs
 
 # %% ../../nbs/52_digitize_trace.ipynb #35ecf012
 def trace_page(page: np.ndarray, fs: int, sig_len: int = None, paper: Paper = None, params: TraceParams = None,
