@@ -20,7 +20,8 @@ from ecgkit.data import find_competition, find_images, read_record_csv
 from ecgkit.digitize.digitizer import Digitizer, DigitizeError
 from ecgkit.digitize.evaluate import overlay, score_record
 from ecgkit.digitize.image import load_image
-from ecgkit.digitize.page import orient
+from ecgkit.digitize.page import orient, warp_points
+from ecgkit.paper import kit_errors
 from ecgkit.synth.signals import competition_records
 
 SHARED = Path(__file__).resolve().parents[1].parent/'shared'/'data'
@@ -45,8 +46,14 @@ def _read(job):
     try: r = Digitizer().run(x, fs, None, rid); err, rec, info = '', r.record, r.info
     except DigitizeError as e: err, rec, info = str(e), None, (e.result.info if e.result is not None else {})
     k = int(name[1:]) if name[0] == 'r' else 0
+    f = float(name[1:]) if name[0] == 's' else 1.
+    reg = np.full(1, np.nan)                 # the kit's pixels of every sample, where this view has them, through rectify's H
+    if 'H' in info and Path(path).with_suffix('.json.gz').is_file():
+        reg = kit_errors(Path(path).with_suffix('.json.gz'), truth, to_page=lambda xy: warp_points(info, (xy + 0.5) * f - 0.5))
+    reg = reg[np.isfinite(reg)] if np.isfinite(reg).any() else np.full(1, np.nan)
     return dict(id=rid, type=t, view=name, db=score_record(truth, rec).score_db, failed=bool(err), reason=err or info.get('doubt', ''),
-                doubtful=bool(not err and info.get('doubt')), turn_ok=(info.get('rot90', -1) + k) % 4 == 0, seconds=time.perf_counter() - t0)
+                doubtful=bool(not err and info.get('doubt')), turn_ok=(info.get('rot90', -1) + k) % 4 == 0,
+                reg_p50=float(np.percentile(reg, 50)), reg_p95=float(np.percentile(reg, 95)), seconds=time.perf_counter() - t0)
 
 
 def _orient_one(job):
@@ -126,6 +133,9 @@ def main(argv=None):
     print("\nscore (dB) per type and view\n" + tab.round(2).to_string())
     cnt = rows.groupby('view')[['failed', 'doubtful', 'silent_below_zero', 'turn_ok']].sum().T[a.views]
     print("\nimages per view: zero fallbacks, doubtful, below 0 dB with neither, turn right\n" + cnt.to_string())
+    reg = rows.groupby(['view', 'type'])[['reg_p50', 'reg_p95']].median().unstack('view')
+    print("\nregistration error against ECG-image-kit's pixels (px on the page, median over images of each image's p50 / p95)\n"
+          + pd.concat({'p50': reg['reg_p50'][a.views], 'p95': reg['reg_p95'][a.views]}).round(2).to_string())
     print(f"\n{len(rows)} reads, {rows['seconds'].mean():.2f} s per read per worker; "
           f"{int(rows['silent_below_zero'].sum())} below the zero fallback without a failure or doubtful row")
     noise = np.random.default_rng(0).integers(0, 256, (1700, 2200, 3), dtype=np.uint8)

@@ -186,16 +186,18 @@ def fit(self: Paper, layout: Layout) -> 'Paper':
     return replace(self, layout=fitted, baselines=None)
 
 # %% ../nbs/04_paper.ipynb #eb7480e0
-def kit_errors(json_path, rec: Record, paper: Paper = None) -> np.ndarray:
-    "Distances (px) between ECG-image-kit's `plotted_pixels` in `json_path` and `paper`'s positions of the same samples."
+def kit_errors(json_path, rec: Record, paper: Paper = None, to_page=None) -> np.ndarray:
+    """Distances (px) between ECG-image-kit's `plotted_pixels` in `json_path` and `paper`'s positions of the same samples;
+    `to_page` maps the kit's (N, 2) image points (x, y) onto the page first (a registration, e.g. `rectify`'s)."""
     import gzip, json
     paper = paper or Paper()
     meta = json.load(gzip.open(json_path) if str(json_path).endswith('.gz') else open(json_path))
     ours = {(p.lead, p.rhythm): (p, x, y) for p, x, y in paper.trace_px(rec)}
     errs = []
     for k, lead in enumerate(meta['leads']):                    # 12 grid leads, then the rhythm strip
-        pts = np.asarray(lead['plotted_pixels'], np.float64)    # [row, col] = [y, x]
+        pts = np.asarray(lead['plotted_pixels'], np.float64)[:, ::-1].reshape(-1, 2)   # [row, col] → (x, y)
+        if to_page is not None and len(pts): pts = np.asarray(to_page(pts), np.float64)
         p, x, y = ours[lead_name(lead['lead_name']), k >= 12]
         i = lead['start_sample'] - p.start
-        errs.append(np.hypot(x[i:i + len(pts)] - pts[:, 1], y[i:i + len(pts)] - pts[:, 0]))
+        errs.append(np.hypot(x[i:i + len(pts)] - pts[:, 0], y[i:i + len(pts)] - pts[:, 1]))
     return np.concatenate(errs)

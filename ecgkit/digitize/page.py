@@ -358,16 +358,17 @@ def rectify(img, paper=None, out_size=None, local_px: float = 0.75):
         ang = estimate_skew(small)
         pitch = grid_pitch(small, ang) / (g0 * g)                  # of `img`, read at most at the page's size: harmonics fool it above
         img, f = _page_scale(img, max(img.shape[:2]) * min(1., 2 * ppm / pitch))   # searched and resampled at a pitch ≤ 2 ppm
-        if pitch < 0.95 * ppm:                                     # coarser than the page: Lanczos up to it, then sharpened
+        look = img                                                 # what the page is resampled from
+        if pitch < 0.95 * ppm:                                     # coarser than the page: Lanczos up to it, and sharpened
             f = ppm / pitch; img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_LANCZOS4)
-            img = cv2.addWeighted(img, 2., cv2.GaussianBlur(img, (0, 0), 0.7 * f), -1., 0)
+            look = cv2.addWeighted(img, 2., cv2.GaussianBlur(img, (0, 0), 0.7 * f), -1., 0)   # (not for the grid search)
         d, pitch = darkness(img), pitch * f
         Hc, q1, r1 = _coarse(d, ang, ppm / pitch, ppm, W, H)
         Hc, q, r = _refine(d, Hc, ppm, W, H)
         page = cv2.warpPerspective(img, Hc, (W, H), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
         kx, ky = _anchor(inkness(page), ppm, W, H, x0, base, row_end)
         Hc = _shift(-kx * 5 * ppm, -ky * 5 * ppm) @ Hc
-        page, bend = _warp_page(img, d, Hc, ppm, W, H, local_px)
+        page, bend = _warp_page(look, d, Hc, ppm, W, H, local_px)
     Hc = Hc @ np.array([[f, 0, (f - 1) / 2], [0, f, (f - 1) / 2], [0, 0, 1.]])   # from the image as it was given (pixel centres)
     info = dict(H=Hc / Hc[2, 2], skew_deg=ang, pitch_px_per_mm=pitch / f, scale=float(np.sqrt(abs(np.linalg.det(Hc[:2, :2])))),
                 shift_5mm=(kx, ky), shrink=f, quality=float(q * np.exp(-r)), inliers=float(q), resid_px=r, pass1=(float(q1), r1),
