@@ -8,7 +8,7 @@ contact sheet with their fallbacks and doubtful verdicts.
     .venv/bin/python benchmarks/bench_robust.py --half even --limit 6 --skip-photos    # a quick look
 
 Scores are the competition metric of each image alone (`score_record`), averaged in dB per type."""
-import argparse, glob, os, resource, subprocess, sys, tempfile, time
+import argparse, glob, subprocess, sys, tempfile, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -72,9 +72,10 @@ def _memory(path, side=20000):
     with tempfile.TemporaryDirectory() as d:
         big = cv2.resize(cv2.imread(str(path)), (side, side * 3 // 4), interpolation=cv2.INTER_NEAREST)
         p = Path(d)/'big.png'; cv2.imwrite(str(p), big, [cv2.IMWRITE_PNG_COMPRESSION, 1]); del big
-        code = ("import resource, time; from ecgkit.digitize.digitizer import Digitizer, DigitizeError\n"
+        code = ("import re, time; from ecgkit.digitize.digitizer import Digitizer, DigitizeError\n"
                 "t = time.perf_counter()\ntry: Digitizer().run(%r, 500); ok = 'read'\nexcept DigitizeError as e: ok = str(e)\n"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t, ok)" % str(p))
+                "hwm = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])   # (ru_maxrss keeps the parent's across exec)\n"
+                "print(hwm / 1024, time.perf_counter() - t, ok)" % str(p))
         out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split(maxsplit=2)
         return float(out[0]), float(out[1]), out[2].strip()
 
