@@ -43,10 +43,12 @@ def _read(job):
     truth = read_record_csv(Path(root)/rid/f"{rid}.csv", id=rid, fs=fs)
     x = view(load_image(path), name)
     t0 = time.perf_counter()
-    try: r = Digitizer().run(x, fs, None, rid); err, rec, info = '', r.record, r.info
-    except DigitizeError as e: err, rec, info = str(e), None, (e.result.info if e.result is not None else {})
+    try: r = Digitizer().run(x, fs, None, rid); err, rec = '', r.record
+    except DigitizeError as e: err, rec, r = str(e), None, e.result
+    info = r.info if r is not None else {}
     k = int(name[1:]) if name[0] == 'r' else 0
     f = float(name[1:]) if name[0] == 's' else 1.
+    if r is not None and r.image is not None: f *= max(r.image.shape[:2]) / max(x.shape[:2])   # H maps stage 0's image (capped at 6000 px)
     reg = np.full(1, np.nan)                 # the kit's pixels of every sample, where this view has them, through rectify's H
     if 'H' in info and Path(path).with_suffix('.json.gz').is_file():
         reg = kit_errors(Path(path).with_suffix('.json.gz'), truth, to_page=lambda xy: warp_points(info, (xy + 0.5) * f - 0.5))
