@@ -145,7 +145,8 @@ def cmd_digitize(a):
     from ecgkit.digitize.digitizer import digitize_dir
     rep = digitize_dir(a.data_dir, a.out, workers=a.workers, overlays=a.overlays, digitizer=_digitizer(a))
     print(rep.summary())
-    if rep.failures: print(f"{len(rep.failures)} image(s) fell back to zeros; reasons in {a.out}.failures.csv", file=sys.stderr)
+    if rep.failures or rep.doubtful:
+        print(f"{len(rep.failures)} image(s) fell back to zeros, {len(rep.doubtful)} doubtful; reasons in {a.out}.failures.csv", file=sys.stderr)
     return 0
 
 # %% ../nbs/90_cli.ipynb #1872b61f
