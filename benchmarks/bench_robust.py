@@ -9,7 +9,6 @@ contact sheet with their fallbacks and doubtful verdicts.
 
 Scores are the competition metric of each image alone (`score_record`), averaged in dB per type."""
 import argparse, glob, subprocess, sys, tempfile, time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -17,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ecgkit.data import find_competition, find_images, read_record_csv
-from ecgkit.digitize.digitizer import Digitizer, DigitizeError
-from ecgkit.digitize.evaluate import overlay, score_record
+from ecgkit.core import WorkerPool
+from ecgkit.digitize.digitizer import Digitizer, DigitizeError, _init_worker
+from ecgkit.digitize.evaluate import overlay, save_png, score_record
 from ecgkit.digitize.image import load_image
 from ecgkit.digitize.page import orient, warp_points
 from ecgkit.paper import kit_errors
@@ -39,7 +39,6 @@ def view(img, name):
 def _read(job):
     "Digitize one view of one image; its score, verdict and turn."
     path, rid, t, fs, root, name = job
-    cv2.setNumThreads(1)
     truth = read_record_csv(Path(root)/rid/f"{rid}.csv", id=rid, fs=fs)
     x = view(load_image(path), name)
     t0 = time.perf_counter()
@@ -83,7 +82,6 @@ def _memory(path, side=20000):
 
 
 def _photo(path):
-    cv2.setNumThreads(1)
     try: r = Digitizer().run(path, 500, None, Path(path).stem); err = ''
     except DigitizeError as e: r, err = e.result, str(e)
     except Exception as e: r, err = None, f"{type(e).__name__}: {e}"
@@ -122,13 +120,13 @@ def main(argv=None):
     ims = find_images(data.train_dir)
     ims = ims[ims['id'].isin(ids) & (ims['type'].isin(a.types) if a.types else True)]
     print(f"{a.data} · records: {a.half} ({len(ids)}) · {len(ims)} images × {len(a.views)} views", flush=True)
-    with ProcessPoolExecutor(a.workers) as ex:
+    with WorkerPool(a.workers, _init_worker) as ex:
         ok = [o for r in ex.map(_orient_one, [(p, a.mirrors) for p in ims['path']]) for o in r]
         print(f"stage 0 alone: {sum(ok)} of {len(ok)} {'orientations' if a.mirrors else 'turns'} right", flush=True)
         jobs = [(p, rid, t, int(fs[rid]), str(data.train_dir), v) for rid, t, p in ims.itertuples(index=False) for v in a.views]
         rows = pd.DataFrame(list(ex.map(_read, jobs)))
         ps = [] if a.skip_photos else sorted(p for p in glob.glob(str(SHARED/'photos'/'*')) if p.rsplit('.', 1)[-1].lower() in ('png', 'jpg', 'jpeg', 'bmp'))
-        ph = list(ex.map(_photo, ps))                      # (in the same workers: a fork after this process ran OpenCV can hang)
+        ph = list(ex.map(_photo, ps))
     rows['silent_below_zero'] = (rows['db'] < 0) & ~rows['failed'] & ~rows['doubtful']
     db = lambda s: 10 * np.log10(np.mean(10 ** (s / 10)))           # the metric averages SNR, not dB
     tab = rows.pivot_table(index='type', columns='view', values='db', aggfunc=db)[a.views]
@@ -152,7 +150,7 @@ def main(argv=None):
     if ph:
         print(f"\nreal photos: {len(ph)}, zero fallbacks {sum(p[1] for p in ph)}, doubtful {sum(p[2] for p in ph)}")
         for name, _, _, note, _ in ph: print(f"  {name}: {note}")
-        if out: cv2.imwrite(str(out/'photos.png'), contact_sheet([p[4] for p in ph])[..., ::-1]); print(f"contact sheet: {out/'photos.png'}")
+        if out: print(f"contact sheet: {save_png(contact_sheet([p[4] for p in ph]), out/'photos.png')}")
 
 
 if __name__ == '__main__': main()

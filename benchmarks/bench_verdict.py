@@ -7,13 +7,13 @@ agreement) does to both, and how the default `Limits` judge the upright reads.
     .venv/bin/ecgkit synth --generated 12 --types 0001,0003,0004,0005,0009 --seed 321 --rot90-prob 0 --out runs/gen_verdict
     .venv/bin/python benchmarks/bench_verdict.py runs/gen_verdict [runs/gen_thr ...]"""
 import argparse
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from ecgkit.data import find_competition, find_images, read_record_csv
-from ecgkit.digitize.digitizer import Digitizer, DigitizeError, Limits
+from ecgkit.core import WorkerPool
+from ecgkit.digitize.digitizer import Digitizer, DigitizeError, Limits, _init_worker
 from ecgkit.digitize.evaluate import score_record
 from ecgkit.digitize.image import load_image
 
@@ -21,7 +21,6 @@ RAW = Digitizer(stage0=lambda src: (load_image(src), {'turn_sure': True}), limit
 
 
 def _reads(job):
-    import cv2; cv2.setNumThreads(1)
     path, rid, t, fs, root = job
     truth = read_record_csv(f"{root}/{rid}/{rid}.csv", id=rid, fs=fs)
     img, out = load_image(path), []
@@ -42,7 +41,7 @@ def main(argv=None):
     for f in a.folders:
         data = find_competition(f, search=(), depth=1); fs = data.train().set_index('id')['fs']
         jobs += [(p, rid, t, int(fs[rid]), str(data.train_dir)) for rid, t, p in find_images(data.train_dir).itertuples(index=False)]
-    with ProcessPoolExecutor(a.workers) as ex: df = pd.DataFrame([d for o in ex.map(_reads, jobs) for d in o])
+    with WorkerPool(a.workers, _init_worker) as ex: df = pd.DataFrame([d for o in ex.map(_reads, jobs) for d in o])
     info = lambda r: dict(r, agree={k: r[k] for k in ('II', 'I+III') if not np.isnan(r[k])})
     up, dn = df[df.kind == 'upright'], df[df.kind == 'upside down']
     print(f"{len(jobs)} generated images; upright reads {up['db'].mean():.2f} dB mean, upside-down reads {dn['db'].mean():.2f} dB")

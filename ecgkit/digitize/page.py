@@ -354,7 +354,8 @@ def rectify(img, paper=None, out_size=None, local_px: float = 0.75):
     ppm, W, H, x0, base, row_end = _geom(paper)
     with _no_grid():
         cap, g0 = _page_scale(img, 2 * max(W, H))                # (no darkness map of a whole 6000 px photo)
-        small, g = _page_scale(darkness(cap), max(W, H))
+        dc = darkness(cap)
+        small, g = _page_scale(dc, max(W, H))
         ang = estimate_skew(small)
         pitch = grid_pitch(small, ang) / (g0 * g)                  # of `img`, read at most at the page's size: harmonics fool it above
         img, f = _page_scale(img, max(img.shape[:2]) * min(1., 2 * ppm / pitch))   # searched and resampled at a pitch ≤ 2 ppm
@@ -362,7 +363,7 @@ def rectify(img, paper=None, out_size=None, local_px: float = 0.75):
         if pitch < 0.95 * ppm:                                     # coarser than the page: Lanczos up to it, and sharpened
             f = ppm / pitch; img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_LANCZOS4)
             look = cv2.addWeighted(img, 2., cv2.GaussianBlur(img, (0, 0), 0.7 * f), -1., 0)   # (not for the grid search)
-        d, pitch = darkness(img), pitch * f
+        d, pitch = dc if img is cap else darkness(img), pitch * f          # (a page-sized image: its darkness once)
         Hc, q1, r1 = _coarse(d, ang, ppm / pitch, ppm, W, H)
         Hc, q, r = _refine(d, Hc, ppm, W, H)
         page = cv2.warpPerspective(img, Hc, (W, H), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
