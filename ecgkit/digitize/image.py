@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_SIDE', 'load_image', 'channels', 'darkness', 'inkness']
+__all__ = ['MAX_SIDE', 'load_image', 'channels', 'darkness', 'inkness', 'dihedral', 'dihedral_xy', 'undo_orientation']
 
 # %% ../../nbs/50_digitize_image.ipynb #d8c028d7
 def _decode(buf) -> np.ndarray | None:
@@ -81,3 +81,21 @@ def inkness(img) -> np.ndarray:
     sat = (hi - channels(img, np.minimum)).astype(np.float32) if img.ndim == 3 else 0
     bg = cv2.dilate(v, np.ones((7, 7), np.uint8))
     return 100. * (((bg - v) > 0.5 * bg) & (sat < 0.25 * bg + 8))
+
+# %% ../../nbs/50_digitize_image.ipynb #167c2bfb
+def dihedral(img: np.ndarray, o: int) -> np.ndarray:
+    "`img` (H, W, ...) mirrored left-right if `o` ≥ 4, then turned (`o` mod 4)·90° counter-clockwise."
+    a = img[:, ::-1] if o >= 4 else img
+    return np.ascontiguousarray(np.rot90(a, o % 4))
+
+def dihedral_xy(xy, o: int, size) -> np.ndarray:
+    "Points `xy` (..., 2) of an image of `size` (H, W) where `dihedral(img, o)` puts them."
+    p, (H, W) = np.array(xy, np.float64), size
+    if o >= 4: p[..., 0] = W - 1 - p[..., 0]
+    for _ in range(o % 4):
+        p = np.stack([p[..., 1], W - 1 - p[..., 0]], -1); H, W = W, H
+    return p
+
+def undo_orientation(o: int) -> int:
+    "The orientation that undoes `o`: `dihedral(dihedral(img, o), undo_orientation(o))` is `img`."
+    return o if o >= 4 else (4 - o) % 4

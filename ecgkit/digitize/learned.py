@@ -16,7 +16,8 @@ from .trace import Trace, TraceParams, _band_rows, fuse_leads, panel_values, tra
 
 # %% auto #0
 __all__ = ['column_peaks', 'fill_low', 'decode_panel', 'decode_rows', 'page_tensor', 'trace_probs', 'save_weights',
-           'load_weights', 'weights_dir', 'LearnedTrace', 'AutoTrace', 'trace_stage', 'digitizer_for']
+           'load_weights', 'weights_dir', 'LearnedTrace', 'AutoTrace', 'trace_stage', 'squash', 'marker_probs',
+           'marker_peaks', 'markers_homography', 'LearnedMarkers', 'digitizer_for']
 
 # %% ../../nbs/55_digitize_learned.ipynb #1169cba2
 def column_peaks(prob: np.ndarray, halfwin: int = 2):
@@ -163,6 +164,79 @@ def trace_stage(method: str = 'auto', weights=None):
     try: th = json.loads((d/'model.json').read_text()).get('auto_min_share', 0.8)   # chosen on generated images (bench_auto_threshold.py)
     except ValueError: raise UserError(f"{d/'model.json'}: not valid JSON") from None
     return trace_page if th is None else AutoTrace(LearnedTrace(d), min_share=th)      # null: classic, the weights never read
+
+# %% ../../nbs/55_digitize_learned.ipynb #bfbc04d5
+def squash(img: np.ndarray, size: int) -> np.ndarray:
+    "`img` (H, W) or (H, W, 3+) resized to `size` × `size` by area averaging, whatever its aspect: uint8 RGB."
+    import cv2
+    a = np.asarray(img)
+    if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
+    return cv2.resize(np.ascontiguousarray(a[..., :3]), (size, size), interpolation=cv2.INTER_AREA)
+
+def marker_probs(model, img: np.ndarray):
+    "(marker probabilities (classes, S/4, S/4): softmax over the classes per cell, orientation probabilities (8,)) of `model` on `img`."
+    import torch
+    was = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(): mk, o = model(page_tensor(squash(img, model.size))[None])
+    finally: model.train(was)
+    return torch.softmax(mk[0].float(), 0).numpy(), torch.softmax(o[0].float(), 0).numpy()
+
+# %% ../../nbs/55_digitize_learned.ipynb #7adeceff
+def marker_peaks(prob: np.ndarray, stride: int = 4, min_conf: float = 0.3):
+    "(classes, xy (k, 2) in the model's input pixels, confidences) of the label classes (1..) whose peak cell in `prob` reaches `min_conf`."
+    C, h, w = prob.shape
+    cls, xy, conf = [], [], []
+    for c in range(1, C):
+        i = int(prob[c].argmax()); r, q = divmod(i, w)
+        if prob[c, r, q] < min_conf: continue
+        r0, q0 = max(r - 1, 0), max(q - 1, 0)
+        win = prob[c, r0:r + 2, q0:q + 2]
+        gy, gx = np.mgrid[r0:r0 + win.shape[0], q0:q0 + win.shape[1]]
+        cy, cx = (win * gy).sum() / win.sum(), (win * gx).sum() / win.sum()
+        cls.append(c); xy.append(((cx + 0.5) * stride - 0.5, (cy + 0.5) * stride - 0.5)); conf.append(float(prob[c, r, q]))
+    return np.array(cls, int), np.array(xy, np.float64).reshape(-1, 2), np.array(conf)
+
+# %% ../../nbs/55_digitize_learned.ipynb #7387b23c
+def markers_homography(cls, xy, paper: Paper = None, fs: int = 500, ransac_px: float = 25.0):
+    "(3×3 image → page homography or None, inlier mask) of marker points `xy` of classes `cls` (upright image pixels)."
+    import cv2
+    cls, xy = np.asarray(cls, int), np.asarray(xy, np.float64).reshape(-1, 2)
+    ref_c, ref_xy = (paper or Paper()).marker_points(fs)
+    ref = dict(zip(ref_c.tolist(), ref_xy))
+    ok = np.array([c in ref for c in cls.tolist()], bool)
+    if ok.sum() < 4: return None, np.zeros(len(cls), bool)
+    H, inl = cv2.findHomography(xy[ok], np.array([ref[c] for c in cls[ok].tolist()]), cv2.RANSAC, ransac_px)
+    mask = np.zeros(len(cls), bool)
+    if H is None or inl.sum() < 4: return None, mask
+    mask[np.flatnonzero(ok)] = inl.ravel().astype(bool)
+    return H, mask
+
+# %% ../../nbs/55_digitize_learned.ipynb #4244c4ac
+class LearnedMarkers:
+    "Learned stage 0: src → (upright RGB image, info) like `upright`, from a weights folder or a live `model`."
+    def __init__(self, weights=None, model=None, sure: float = 0.9, paper: Paper = None):
+        if (weights is None) == (model is None): raise ValueError("LearnedMarkers needs a weights folder or a model (one of them)")
+        self.weights, self.model, self.sure, self.paper = None if weights is None else Path(weights), model, sure, paper or Paper()
+        tag = hashlib.sha1((self.weights/'model.pt').read_bytes()).hexdigest()[:12] if weights is not None else 'live'
+        self.__qualname__ = f"LearnedMarkers[{tag},{sure}]"
+
+    def __getstate__(self): return {**self.__dict__, 'model': None} if self.weights is not None else self.__dict__
+
+    def __call__(self, src):
+        from ecgkit.digitize.image import dihedral, dihedral_xy, load_image, undo_orientation
+        if self.model is None: self.model = load_weights(self.weights)
+        img = load_image(src)
+        prob, po = marker_probs(self.model, img)
+        o = int(po.argmax()); u = undo_orientation(o)
+        cls, xy, conf = marker_peaks(prob, self.model.out_stride)
+        H, W, S = *img.shape[:2], self.model.size
+        xy_up = dihedral_xy((xy + 0.5) * [W / S, H / S] - 0.5, u, (H, W))
+        Hm, inl = markers_homography(cls, xy_up, self.paper)
+        return dihedral(img, u), {'rot90': (4 - o % 4) % 4, 'flipped': o >= 4, 'turn_sure': bool(po[o] >= self.sure),
+                                  'orient_p': float(po[o]), 'markers_found': int(len(cls)), 'markers_inliers': int(inl.sum()),
+                                  'markers_H': None if Hm is None else Hm.tolist()}
 
 # %% ../../nbs/55_digitize_learned.ipynb #980849ca
 def digitizer_for(method: str = 'auto', stage0: str = None, stage1: str = None, stage2: str = None, weights=None, **kw):

@@ -15,7 +15,7 @@ __all__ = ['MODELS', 'register_model', 'list_models', 'create_model']
 
 # %% ../../nbs/20_models_registry.ipynb #9bc47512
 MODELS = Registry('model')
-_BUILTIN = ('ecgkit.models.unet', 'ecgkit.models.classifier', 'ecgkit.models.trace')
+_BUILTIN = ('ecgkit.models.unet', 'ecgkit.models.classifier', 'ecgkit.models.trace', 'ecgkit.models.markers')
 
 def register_model(fn):
     "Decorator: register the model function `fn` under its `__name__` (a name registers once)."

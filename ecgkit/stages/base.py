@@ -214,7 +214,7 @@ def fit(self: Stage, run_dir, smoke: bool = False, overrides=(), resume: bool = 
 
 # %% ../../nbs/60_stages_base.ipynb #3b1467d8
 STAGES = Registry('stage')
-_BUILTIN = ('ecgkit.stages.tasks', 'ecgkit.stages.trace')
+_BUILTIN = ('ecgkit.stages.tasks', 'ecgkit.stages.trace', 'ecgkit.stages.markers')
 
 def _builtins():
     for m in _BUILTIN: importlib.import_module(m)

@@ -15,7 +15,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..paper import Paper
-from ..models.tiny import TinyUNet, tiny_cnn
+from ..models.tiny import TinyUNet
 from .base import Stage, register_stage
 from ..synth.build import make_print, seeds, trace_mask
 from ..synth.render import render
@@ -25,7 +25,7 @@ from ..train.data import CropSampler, crop
 from ..train.metrics import Accuracy, Dice
 
 # %% auto #0
-__all__ = ['SynthPages', 'OrientationData', 'CropData']
+__all__ = ['SynthPages', 'CropData']
 
 # %% ../../nbs/61_stages_tasks.ipynb #e975b7f1
 class SynthPages:
@@ -42,22 +42,6 @@ class SynthPages:
             img, lab = render(drawn, self.paper, style)
             self._cache[i] = (img, lab) if self.prep is None else self.prep(img, lab)
         return self._cache[i]
-
-# %% ../../nbs/61_stages_tasks.ipynb #d8e19d9b
-def _thumb(img, lab, size: int = 64) -> np.ndarray:
-    "A `size`×`size` uint8 grey thumbnail of the page."
-    return cv2.resize(img.mean(-1).astype(np.uint8), (size, size), interpolation=cv2.INTER_AREA)
-
-# %% ../../nbs/61_stages_tasks.ipynb #a526579f
-class OrientationData(Dataset):
-    "Stage 0: grey `size`² thumbnails of `n_pages` synthesized pages, each turned by k·90° for k = 0..3; items (1×size×size float, k)."
-    def __init__(self, n_pages: int, seed: int = 0, size: int = 64, dpi: float = 50):
-        self.pages = SynthPages(n_pages, seed, dpi, prep=partial(_thumb, size=size))
-    def __len__(self): return 4 * len(self.pages)
-    def __getitem__(self, i):
-        k = i % 4
-        t = np.ascontiguousarray(np.rot90(self.pages[i // 4], k)).astype(np.float32) / 255 - 0.5
-        return torch.from_numpy(t)[None], torch.tensor(k)
 
 # %% ../../nbs/61_stages_tasks.ipynb #c4050b78
 def _page_target(img, lab, target: str = 'classes'):
@@ -83,13 +67,6 @@ class CropData(Dataset):
         y = torch.from_numpy(np.ascontiguousarray(crop(tgt, box)))
         return x, (y.long() if self.target == 'classes' else y.float())
 
-# %% ../../nbs/61_stages_tasks.ipynb #56956c9c
-def _orientation_model(cfg: RunConfig) -> nn.Module:
-    b = cfg.model.backbone
-    if not b: return tiny_cnn(1, 4)
-    from ecgkit.models.registry import create_model
-    return create_model('classifier', backbone=b, in_chans=1, num_classes=4)
-
 # %% ../../nbs/61_stages_tasks.ipynb #c338e007
 def _unet_model(out_chans: int):
     "The tiny built-in U-Net, or `ecgkit.models`' timm-encoder U-Net when `model.backbone` is set."
@@ -104,16 +81,6 @@ def _seg_loss(pred, y): return F.cross_entropy(pred, y, weight=torch.tensor([1.0
 
 # %% ../../nbs/61_stages_tasks.ipynb #bde7463f
 def _trace_loss(pred, y): return F.binary_cross_entropy_with_logits(pred[:, 0], y, pos_weight=torch.tensor(4.0, device=pred.device))
-
-# %% ../../nbs/61_stages_tasks.ipynb #44006fc2
-register_stage(Stage(
-    'stage0', 0, 'page orientation (k·90°) from a 64×64 grey thumbnail',
-    model=_orientation_model,
-    data=lambda split, n, seed, cfg: OrientationData(n, seed=seed),
-    loss=F.cross_entropy, metrics=lambda: {'accuracy': Accuracy(4)},
-    decode=lambda pred: pred.argmax(-1),                       # k: the page is turned k·90° counter-clockwise
-    smoke_config=('train.batch_size=8', 'train.epochs=1'),
-    sizes=dict(train=96, valid=24), smoke_sizes=dict(train=4, valid=2)), replace=True)
 
 # %% ../../nbs/61_stages_tasks.ipynb #eb0b1111
 def _crop_stage(name, index, title, target, out_chans, loss, metrics, decode) -> Stage:
