@@ -5,6 +5,7 @@ the records, seconds per image, peak memory per worker and how `--workers` scale
     .venv/bin/python benchmarks/bench_digitize.py --half odd             # the half they were checked on
     .venv/bin/python benchmarks/bench_digitize.py --scaling --types 0001 --limit 12
     .venv/bin/python benchmarks/bench_digitize.py --half odd --method auto    # with the shipped trace weights
+    .venv/bin/python benchmarks/bench_digitize.py --half odd --stage0 learned # the learned stage 0, classic 1 and 2
 
 `--half even|odd` takes every other record in `train.csv` order (even: rows 0, 2, 4, ...), all of its image types.
 Peak memory per worker is the largest resident set of any worker process (`ru_maxrss` of the children) with more
@@ -37,16 +38,17 @@ def main(argv=None):
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--scaling', action='store_true', help='also time 1 worker against --workers on the same images')
     ap.add_argument('--method', choices=('classic', 'learned', 'auto'), default='classic', help='stage readers (as ecgkit evaluate --method)')
+    ap.add_argument('--stage0', choices=('classic', 'learned', 'auto'), help='stage 0 alone (as ecgkit evaluate --stage0)')
     ap.add_argument('--weights', help='weights folder (as ecgkit evaluate --weights)')
     ap.add_argument('--out', help='also save the tables (evaluate.csv, per_image.csv, ...) into this folder')
     a = ap.parse_args(argv)
     if not Path(a.data).is_dir(): sys.exit(f"no such folder: {a.data}")
     ids = _ids(a.data, a.half, a.limit)
-    dg = digitizer_for(a.method, weights=a.weights)
+    dg = digitizer_for(a.method, stage0=a.stage0, weights=a.weights)
     ev, wall = _run(a.data, a.types, ids, a.workers, dg)
     if a.out: ev.save(a.out)
     n = int(ev.table.loc[ev.table['type'] == 'all', 'images'].iloc[0])
-    print(f"{a.data} · records: {a.half} ({len(ids)}) · workers: {a.workers} · method: {a.method} (stage 2: {getattr(dg.stage2, '__qualname__', dg.stage2)})")
+    print(f"{a.data} · records: {a.half} ({len(ids)}) · workers: {a.workers} · method: {a.method} (stage 0: {getattr(dg.stage0, '__qualname__', dg.stage0)}; stage 2: {getattr(dg.stage2, '__qualname__', dg.stage2)})")
     print(ev.summary())
     peak = resource.getrusage(resource.RUSAGE_CHILDREN if a.workers > 1 else resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nwall {wall:.1f} s for {n} images: {wall / n:.2f} s/image overall, peak memory per worker {peak:.0f} MB")

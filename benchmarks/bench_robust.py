@@ -99,6 +99,15 @@ def contact_sheet(imgs, cols=5):
     return sheet
 
 
+def half_images(root, half, limit=0, types=None):
+    "(competition folder, ids, fs per id, images table) of the records of `half` of the devset `root` (at most `limit`), of `types`."
+    data = find_competition(root, search=(), depth=1)
+    ids = competition_records(root, half=half).names
+    ids = set(ids[:limit] if limit else ids)
+    ims = find_images(data.train_dir)
+    return data, ids, data.train().set_index('id')['fs'], ims[ims['id'].isin(ids) & (ims['type'].isin(types) if types else True)]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--data', default=str(SHARED/'devset'))
@@ -113,12 +122,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     out = Path(a.out) if a.out else None
     if out: out.mkdir(parents=True, exist_ok=True)
-    data = find_competition(a.data, search=(), depth=1)
-    ids = competition_records(a.data, half=a.half).names
-    ids = set(ids[:a.limit] if a.limit else ids)
-    fs = data.train().set_index('id')['fs']
-    ims = find_images(data.train_dir)
-    ims = ims[ims['id'].isin(ids) & (ims['type'].isin(a.types) if a.types else True)]
+    data, ids, fs, ims = half_images(a.data, a.half, a.limit, a.types)
     print(f"{a.data} · records: {a.half} ({len(ids)}) · {len(ims)} images × {len(a.views)} views", flush=True)
     with WorkerPool(a.workers, _init_worker) as ex:
         ok = [o for r in ex.map(_orient_one, [(p, a.mirrors) for p in ims['path']]) for o in r]

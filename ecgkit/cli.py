@@ -436,7 +436,7 @@ def _add_method(s):
     s.add_argument('--method', default='auto', choices=m, help='every stage: classic, learned or auto (default: learned where weights are found, classic for a page it is unsure of)')
     for i, what in ((0, 'markers + orientation'), (1, 'grid + rectification'), (2, 'trace')):
         s.add_argument(f'--stage{i}', choices=m, help=f'stage {i} ({what}) only, over --method')
-    s.add_argument('--weights', help='folder holding trace/ (markers/, grid/) weights; then $ECGKIT_WEIGHTS, then the package\'s own')
+    s.add_argument('--weights', help='folder holding markers/ and trace/ weights (grid/ once stage 1 has a model); then $ECGKIT_WEIGHTS, then the package\'s own')
 
 # %% ../nbs/90_cli.ipynb #d601ec0f
 def _add_digitize(sub):

@@ -52,8 +52,8 @@ def fake_checkpoint(path: Path, model: dict, run_json: dict = None) -> Path:
 
 @pytest.fixture
 def alien_ckpt(tmp_path):
-    "A learner checkpoint of a model that is not stage 0's (a lone Linear), its run folder saying stage0, smoke."
-    return fake_checkpoint(tmp_path/'run'/'best.pt', torch.nn.Linear(3, 2).state_dict(), dict(stage='stage0', smoke=True))
+    "A learner checkpoint of a model that is not stage 0's (a lone Linear), its run folder saying markers, smoke."
+    return fake_checkpoint(tmp_path/'run'/'best.pt', torch.nn.Linear(3, 2).state_dict(), dict(stage='markers', smoke=True))
 
 
 # ------------------------------------------------------------------------------------------- images (digitize)
@@ -86,7 +86,7 @@ def test_digitize_bad_images_are_reported_in_words(tmp_path):
 
 def test_evaluate_run_with_another_models_checkpoint(alien_ckpt):
     "Was: 'Error(s) in loading state_dict for Sequential:' and nothing after it."
-    line = one_line_error(ecgkit('evaluate-run', alien_ckpt), 'evaluate-run', alien_ckpt, "does not fit stage0's model",
+    line = one_line_error(ecgkit('evaluate-run', alien_ckpt), 'evaluate-run', alien_ckpt, "does not fit markers's model",
                           'missing', 'unexpected', '--stage')
     assert 'keys: ' in line
 

@@ -101,17 +101,17 @@ def test_pipeline_resume_continues_to_more_epochs_and_refuses_other_changes(caps
     assert code == 0, err
     code, out, err = run_cli(capsys, 'pipeline', '--stages', 0, '--smoke', '--root', root, '--set', 'train.epochs=2')
     assert code == 0, err
-    assert 'skipped' not in out and 'stage0: train.epochs 1 -> 2: the run continues to epoch 2' in out
+    assert 'skipped' not in out and 'markers: train.epochs 1 -> 2: the run continues to epoch 2' in out
     prog = json.loads((root/'progress.json').read_text())
-    assert prog['steps']['stage0']['epochs'] == 2 and prog['steps']['stage0']['resumed_from'].endswith('latest.pt')
-    assert pd.read_csv(root/'stage0'/'metrics.csv')['epoch'].tolist() == [0, 1]
-    before = snapshot(root/'stage0')
+    assert prog['steps']['markers']['epochs'] == 2 and prog['steps']['markers']['resumed_from'].endswith('latest.pt')
+    assert pd.read_csv(root/'markers'/'metrics.csv')['epoch'].tolist() == [0, 1]
+    before = snapshot(root/'markers')
     code, out, err = run_cli(capsys, 'pipeline', '--stages', 0, '--smoke', '--root', root, '--set', 'train.lr=0.1')
     assert code == 2
-    assert f"{root/'stage0'} was trained with other settings (train.lr 0.003 -> 0.1)" in one_error_line(err)
-    assert snapshot(root/'stage0') == before
+    assert f"{root/'markers'} was trained with other settings (train.lr 0.003 -> 0.1)" in one_error_line(err)
+    assert snapshot(root/'markers') == before
     code, out, err = run_cli(capsys, 'pipeline', '--stages', 0, '--smoke', '--root', root)      # same settings: skipped
-    assert code == 0 and 'stage0: skipped (final model exists)' in out, err
+    assert code == 0 and 'markers: skipped (final model exists)' in out, err
 
 
 # --- kill -9 of `ecgkit pipeline` mid-stage -----------------------------------------------------------------------
@@ -169,13 +169,13 @@ def test_pipeline_kill9_status_says_stopped_and_resume_equals_uninterrupted(caps
     r = pipeline(root, 'resume'); procs.append(r)
     out_resume = r.communicate(timeout=300)[0]                  # same command, --mode resume
     assert r.returncode == 0, out_resume
-    assert 'stage0: skipped (final model exists)' in out_resume
+    assert 'markers: skipped (final model exists)' in out_resume
     prog = json.loads((root/'progress.json').read_text())
     assert prog['steps']['stage1']['resumed_from'].endswith('latest.pt') and prog['ended']   # continued mid-stage
     out_ref = ref.communicate(timeout=300)[0]
     assert ref.returncode == 0, out_ref
 
-    for stage in ('stage0', 'stage1'):
+    for stage in ('markers', 'stage1'):
         a, b = ref_root/stage, root/stage
         for name in ('final.pt', 'best.pt'):
             ca, cb = load_checkpoint(a/'checkpoints'/name), load_checkpoint(b/'checkpoints'/name)

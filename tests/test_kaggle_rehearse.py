@@ -95,7 +95,7 @@ def test_train_rehearsal_smoke(tmp_path, pkg, acc):
     assert out[0].startswith(f'rehearsing train kernel u/ecgkit-train-0-{acc} offline'), out
     assert out[1] == 'network during the run: none: own network namespace, loopback only' or 'dead proxies only' in out[1], out
     assert out[2].startswith(f'train kernel u/ecgkit-train-0-{acc} ran offline in smoke mode in ') and '4 checkpoint(s)' in out[2], out
-    run_dir = tmp_path/'W'/'runs'/'stage0'
+    run_dir = tmp_path/'W'/'runs'/'markers'
     assert (run_dir/'checkpoints'/'latest.pt').is_file() and (run_dir/'final_metrics.json').is_file()
     nb = json.loads((tmp_path/'W.rehearsed.ipynb').read_text())
     text = ''.join(''.join(o.get('text', '')) for c in nb['cells'] for o in c.get('outputs', []))
@@ -108,6 +108,6 @@ def test_train_rehearsal_smoke(tmp_path, pkg, acc):
         nb = json.loads((tmp_path/'W2.rehearsed.ipynb').read_text())
         text = ''.join(''.join(o.get('text', '')) for c in nb['cells'] for o in c.get('outputs', []))
         assert 'resuming from ' in text and 'resumed from latest.pt at epoch 1' in text, text[-3000:]
-        assert (tmp_path/'W2'/'runs'/'stage0'/'checkpoints'/'epoch_1.pt').is_file()
+        assert (tmp_path/'W2'/'runs'/'markers'/'checkpoints'/'epoch_1.pt').is_file()
     assert venv_state() == before, '.venv changed'
     no_secret_in(tmp_path/'K', tmp_path/'W', tmp_path/'W.rehearsed.ipynb')

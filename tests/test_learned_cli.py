@@ -63,7 +63,7 @@ def test_learned_auto_and_classic_from_the_command_line(cli, shipped, view, tmp_
 
 
 def test_method_errors_are_one_line(cli, view, tmp_path):
-    for extra, words in ((('--weights', tmp_path/'nope'), 'no such folder'), (('--stage0', 'learned'), 'no learned model yet')):
+    for extra, words in ((('--weights', tmp_path/'nope'), 'no such folder'), (('--stage1', 'learned'), 'no learned model yet')):
         r = cli('digitize', view.root, '--out', tmp_path/'s.csv', *extra)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and words in r.stderr, r.stderr
         assert not (tmp_path/'s.csv').exists()

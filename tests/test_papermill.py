@@ -18,11 +18,11 @@ def test_train_notebook_smoke(tmp_path):
     outs = [o for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', [])]
     assert not [o for o in outs if o.get('output_type') == 'error']
     assert any('image/png' in o.get('data', {}) for o in outs), 'the curves are shown inline'
-    assert any('text/html' in o.get('data', {}) and 'accuracy' in ''.join(o['data']['text/html']) for o in outs)
+    assert any('text/html' in o.get('data', {}) and 'orient_acc' in ''.join(o['data']['text/html']) for o in outs)
     injected = [c for c in nb['cells'] if 'injected-parameters' in c.get('metadata', {}).get('tags', [])]
     assert injected and 'smoke = True' in ''.join(injected[0]['source'])
-    assert (tmp_path/'runs'/'stage0'/'checkpoints'/'final.pt').is_file()
-    assert (tmp_path/'runs'/'stage0'/'final_metrics.json').is_file()
-    run = tmp_path/'runs'/'stage0'
+    assert (tmp_path/'runs'/'markers'/'checkpoints'/'final.pt').is_file()
+    assert (tmp_path/'runs'/'markers'/'final_metrics.json').is_file()
+    run = tmp_path/'runs'/'markers'
     assert json.loads((run/'stage.json').read_text())['overrides'][0] == 'train.lr=0.01'
     assert '  lr: 0.01\n' in (run/'config.yaml').read_text()

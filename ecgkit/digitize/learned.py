@@ -17,7 +17,7 @@ from .trace import Trace, TraceParams, _band_rows, fuse_leads, panel_values, tra
 # %% auto #0
 __all__ = ['column_peaks', 'fill_low', 'decode_panel', 'decode_rows', 'page_tensor', 'trace_probs', 'save_weights',
            'load_weights', 'weights_dir', 'LearnedTrace', 'AutoTrace', 'trace_stage', 'squash', 'marker_probs',
-           'marker_peaks', 'markers_homography', 'LearnedMarkers', 'digitizer_for']
+           'marker_peaks', 'markers_homography', 'LearnedMarkers', 'AutoUpright', 'stage0_for', 'digitizer_for']
 
 # %% ../../nbs/55_digitize_learned.ipynb #1169cba2
 def column_peaks(prob: np.ndarray, halfwin: int = 2):
@@ -239,10 +239,37 @@ class LearnedMarkers:
                                   'markers_H': None if Hm is None else Hm.tolist()}
 
 # %% ../../nbs/55_digitize_learned.ipynb #980849ca
+class AutoUpright:
+    "Stage 0 of `--method auto`: the classic `upright`; where its turn is not sure, `learned`'s orientation if the model is sure of it."
+    def __init__(self, learned, classic=None):
+        from ecgkit.digitize.page import upright
+        self.learned, self.classic = learned, classic or upright
+        self.__qualname__ = f"AutoUpright[{getattr(learned, '__qualname__', type(learned).__name__)}]"
+
+    def __call__(self, src):
+        from ecgkit.digitize.image import load_image
+        img = load_image(src)
+        up, info = self.classic(img)
+        if info.get('turn_sure', True): return up, info
+        lup, linfo = self.learned(img)
+        return (lup, {**linfo, 'stage0': 'learned'}) if linfo['turn_sure'] else (up, info)
+
+def stage0_for(method: str = 'auto', weights=None, required: bool = False):
+    "Stage 0 for `method` ('classic', 'learned', 'auto'): `upright`, `LearnedMarkers` or `AutoUpright`; classic when no markers weights are found (a `UserError` if `required`)."
+    from ecgkit.digitize.page import upright
+    if method not in ('classic', 'learned', 'auto'): raise UserError(f"--stage0 must be classic, learned or auto, got {method!r}")
+    if weights is not None and not Path(weights).is_dir(): raise UserError(f"--weights {weights}: no such folder")
+    d = None if method == 'classic' else weights_dir('markers', weights)
+    if d is None and required and method == 'learned':
+        raise UserError("no markers weights found (in --weights, $ECGKIT_WEIGHTS or ecgkit/weights/markers): "
+                        "train them with `ecgkit train --stage markers`, or use --stage0 classic")
+    if d is None: return upright
+    return LearnedMarkers(d) if method == 'learned' else AutoUpright(LearnedMarkers(d))
+
 def digitizer_for(method: str = 'auto', stage0: str = None, stage1: str = None, stage2: str = None, weights=None, **kw):
     "The `Digitizer` of `method` for every stage, `stage0`/`stage1`/`stage2` ('classic', 'learned', 'auto') overriding one; `kw` to `Digitizer`."
     from ecgkit.digitize.digitizer import Digitizer
-    for i, s in ((0, stage0), (1, stage1)):
-        if s == 'learned': raise UserError(f"--stage{i} learned: stage {i} has no learned model yet (it comes with the stage 0/1 issue); use classic")
-        if s not in (None, 'classic', 'auto'): raise UserError(f"--stage{i} must be classic or learned, got {s!r}")
-    return Digitizer(stage2=trace_stage(stage2 or method, weights), **kw)
+    if stage1 == 'learned': raise UserError("--stage1 learned: stage 1 has no learned model yet (the grid stage is not built); use classic")
+    if stage1 not in (None, 'classic', 'auto'): raise UserError(f"--stage1 must be classic or learned, got {stage1!r}")
+    s2 = trace_stage(stage2 or method, weights)
+    return Digitizer(stage0=stage0_for(stage0 or method, weights, required=stage0 is not None), stage2=s2, **kw)

@@ -20,15 +20,15 @@ from ..train.data import make_loaders
 from ..train.loop import Callback, Learner
 
 # %% auto #0
-__all__ = ['CONFIGS', 'RUN_FILES', 'STAGES', 'Stage', 'final_metrics', 'write_final_metrics', 'code_commit', 'run_contents',
-           'archive_run', 'claim_run_dir', 'config_diff', 'register_stage', 'unregister_stage', 'list_stages',
-           'get_stage', 'resolve_stages']
+__all__ = ['CONFIGS', 'RUN_FILES', 'STAGES', 'Stage', 'named_model', 'stage_records', 'valid_callbacks', 'final_metrics',
+           'write_final_metrics', 'code_commit', 'run_contents', 'archive_run', 'claim_run_dir', 'config_diff',
+           'register_stage', 'unregister_stage', 'list_stages', 'get_stage', 'resolve_stages']
 
 # %% ../../nbs/60_stages_base.ipynb #50a3eb54
 @dataclass
 class Stage:
     "One trainable step: model factory, data recipe, loss, metrics, decode and the default config (overrides) — full and smoke."
-    name: str                                   # registry key and run folder name, e.g. 'stage0'
+    name: str                                   # registry key and run folder name, e.g. 'markers'
     index: int                                  # order in the pipeline; `get_stage(0)` finds it
     title: str
     model: Callable                             # (RunConfig) -> nn.Module
@@ -50,6 +50,31 @@ class Stage:
         "Decoded output of `model` on a batch `x`."
         model.eval()
         with torch.no_grad(): return self.decode(model(x))
+
+# %% ../../nbs/60_stages_base.ipynb #751cb215
+def named_model(name: str, configs: dict):
+    "(model_spec, model) of a stage whose model is the registered `name` with the named `configs` (`model.backbone`; default 'tiny')."
+    def spec(cfg: RunConfig) -> dict:
+        b = cfg.model.backbone or 'tiny'
+        return dict(model=name, kwargs=dict(config=b) if b in configs else dict(config='cpu', backbone=b))
+    def model(cfg: RunConfig) -> nn.Module:
+        from ecgkit.models.registry import create_model
+        s = spec(cfg); return create_model(s['model'], **s['kwargs'])
+    return spec, model
+
+def stage_records(split: str, n: int, seed: int, cfg: RunConfig):
+    "The records a stage draws pages from: for 'train' with `data.source`, its even rows mixed with `n` generated ones; else None (the generator alone)."
+    from ecgkit.synth.signals import training_records
+    d = cfg.data
+    if split != 'train' or not d.source: return None
+    if not Path(d.source).is_dir(): raise UserError(f"data.source {d.source}: no such folder")
+    return training_records(competition=d.source, generated=max(1, n), real=d.share, seed=seed)
+
+def valid_callbacks(cfg: RunConfig, make: Callable) -> list:
+    "`[make(data.valid_source, data.valid_n)]` when the config asks for an end-to-end validation, else []."
+    d = cfg.data
+    if d.valid_source and not Path(d.valid_source).is_dir(): raise UserError(f"data.valid_source {d.valid_source}: no such folder")
+    return [make(d.valid_source, d.valid_n)] if d.valid_source and d.valid_n else []
 
 # %% ../../nbs/60_stages_base.ipynb #19dea239
 CONFIGS = Path(str(importlib.resources.files('ecgkit')))/'configs'
@@ -235,7 +260,7 @@ def list_stages() -> list[Stage]:
 
 # %% ../../nbs/60_stages_base.ipynb #7dd1904e
 def get_stage(key) -> Stage:
-    "A stage by name ('stage0'), index (0) or index string ('0'); a `UserError` naming the choices otherwise."
+    "A stage by name ('markers'), index (0) or index string ('0'); a `UserError` naming the choices otherwise."
     if isinstance(key, Stage): return key
     k = str(key).strip()
     for s in list_stages():

@@ -56,7 +56,7 @@ def evaluate_run(checkpoint, split: str = 'val', stage=None) -> dict:
     except RuntimeError: raise UserError(f"{path} does not fit {st.name}'s model ({state_mismatch(learn.model, ck['model'])}): "
                                          f"give a checkpoint of a {st.name} run, or name its stage with --stage") from None
     dl = learn.valid_dl
-    if split == 'train': dl = DataLoader(learn.train_dl.dataset, batch_size=cfg.train.batch_size, shuffle=False)
+    if split == 'train': dl = DataLoader(learn.train_dl.dataset, batch_size=cfg.train.batch_size, shuffle=False, collate_fn=st.collate)
     learn.model.to(learn.device)
     res = learn.validate(dl)
     return dict(stage=st.name, checkpoint=str(path), split='train' if split == 'train' else 'val', epoch=int(ck['epoch']),

@@ -12,23 +12,21 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..core import UserError
 from ..digitize.digitizer import Digitizer
 from ..digitize.evaluate import evaluate
 from ..digitize.learned import LearnedTrace, page_tensor
 from ..digitize.page import rectify
 from ..data import find_competition, find_images
-from ..models.registry import create_model
 from ..models.trace import TRACE_CONFIGS, add_coords
 from ..synth.build import seeds
 from ..synth.dataset import SynthDataset, _window, page_view, rescale, residual, view_target
 from ..synth.render import TYPES
-from ..synth.signals import competition_records, generated_records, training_records
+from ..synth.signals import competition_records, generated_records
 from ..train.config import RunConfig
 from ..train.losses import ColumnCELoss, SoftArgmaxLoss, soft_argmax
 from ..train.loop import Callback
 from ..train.metrics import Metric
-from .base import Stage, register_stage
+from .base import Stage, named_model, register_stage, stage_records, valid_callbacks
 
 # %% auto #0
 __all__ = ['TraceCrops', 'collate_windows', 'target_rows', 'TraceLoss', 'ColumnHits', 'odd_subset', 'DigitizeValid']
@@ -134,26 +132,16 @@ class DigitizeValid(Callback):
         self.learn.valid_results.update(digitize_db=float(t.loc['all', 'score_db']), digitize_fallbacks=int(t.loc['all', 'failures']))
 
 # %% ../../nbs/65_stages_trace.ipynb #85f404c5
-def _trace_spec(cfg: RunConfig) -> dict:
-    "How the trace model of `cfg` is built (and rebuilt from shipped weights): `trace_net` by config name, or the CPU config with another encoder."
-    b = cfg.model.backbone or 'tiny'
-    return dict(model='trace_net', kwargs=dict(config=b) if b in TRACE_CONFIGS else dict(config='cpu', backbone=b))
-
-def _trace_model(cfg: RunConfig) -> nn.Module:
-    s = _trace_spec(cfg); return create_model(s['model'], **s['kwargs'])
+_trace_spec, _trace_model = named_model('trace_net', TRACE_CONFIGS)
 
 def _trace_data(split: str, n: int, seed: int, cfg: RunConfig | None) -> TraceCrops:
     "The stage's pages: the even rows of `data.source` mixed with the generator for training; the generator alone to validate."
     cfg = cfg or RunConfig()
-    d, b = cfg.data, cfg.model.backbone or 'tiny'
-    if split == 'train' and d.source and not Path(d.source).is_dir(): raise UserError(f"data.source {d.source}: no such folder")
-    src = training_records(competition=d.source, generated=max(1, n), real=d.share, seed=seed) if split == 'train' and d.source else None
-    return TraceCrops(n, seed=seed, per_page=d.per_item, x_scale=TRACE_CONFIGS.get(b, TRACE_CONFIGS['cpu'])['x_scale'], source=src)
+    b = cfg.model.backbone or 'tiny'
+    return TraceCrops(n, seed=seed, per_page=cfg.data.per_item, x_scale=TRACE_CONFIGS.get(b, TRACE_CONFIGS['cpu'])['x_scale'],
+                      source=stage_records(split, n, seed, cfg))
 
-def _trace_callbacks(cfg: RunConfig) -> list:
-    d = cfg.data
-    if d.valid_source and not Path(d.valid_source).is_dir(): raise UserError(f"data.valid_source {d.valid_source}: no such folder")
-    return [DigitizeValid(d.valid_source, d.valid_n)] if d.valid_source and d.valid_n else []
+def _trace_callbacks(cfg: RunConfig) -> list: return valid_callbacks(cfg, DigitizeValid)
 
 register_stage(Stage(
     'trace', 2, 'trace rows of page-frame views (sparse sub-pixel column targets)',
