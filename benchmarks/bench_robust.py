@@ -20,6 +20,7 @@ from ecgkit.core import WorkerPool
 from ecgkit.digitize.digitizer import Digitizer, DigitizeError, _init_worker
 from ecgkit.digitize.evaluate import overlay, save_png, score_record
 from ecgkit.digitize.image import load_image
+from ecgkit.digitize.learned import digitizer_for
 from ecgkit.digitize.page import orient, warp_points
 from ecgkit.paper import kit_errors
 from ecgkit.synth.signals import competition_records
@@ -38,11 +39,11 @@ def view(img, name):
 
 def _read(job):
     "Digitize one view of one image; its score, verdict and turn."
-    path, rid, t, fs, root, name = job
+    path, rid, t, fs, root, name, dg = job
     truth = read_record_csv(Path(root)/rid/f"{rid}.csv", id=rid, fs=fs)
     x = view(load_image(path), name)
     t0 = time.perf_counter()
-    try: r = Digitizer().run(x, fs, None, rid); err, rec = '', r.record
+    try: r = dg.run(x, fs, None, rid); err, rec = '', r.record
     except DigitizeError as e: err, rec, r = str(e), None, e.result
     info = r.info if r is not None else {}
     k = int(name[1:]) if name[0] == 'r' else 0
@@ -81,8 +82,9 @@ def _memory(path, side=20000):
         return float(out[0]), float(out[1]), out[2].strip()
 
 
-def _photo(path):
-    try: r = Digitizer().run(path, 500, None, Path(path).stem); err = ''
+def _photo(job):
+    path, dg = job
+    try: r = dg.run(path, 500, None, Path(path).stem); err = ''
     except DigitizeError as e: r, err = e.result, str(e)
     except Exception as e: r, err = None, f"{type(e).__name__}: {e}"
     doubt = '' if err or r is None else r.info.get('doubt', '')
@@ -118,19 +120,21 @@ def main(argv=None):
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--mirrors', action='store_true', help='orientation over all 8 orientations (mirror cue on)')
     ap.add_argument('--skip-photos', action='store_true'); ap.add_argument('--skip-memory', action='store_true')
+    ap.add_argument('--stage0', choices=('classic', 'learned', 'auto'), default='classic', help='stage 0 (as ecgkit digitize --stage0)')
     ap.add_argument('--out', help='folder for the tables and the photos contact sheet')
     a = ap.parse_args(argv)
     out = Path(a.out) if a.out else None
     if out: out.mkdir(parents=True, exist_ok=True)
     data, ids, fs, ims = half_images(a.data, a.half, a.limit, a.types)
-    print(f"{a.data} · records: {a.half} ({len(ids)}) · {len(ims)} images × {len(a.views)} views", flush=True)
+    dg = digitizer_for('classic', stage0=a.stage0)
+    print(f"{a.data} · records: {a.half} ({len(ids)}) · {len(ims)} images × {len(a.views)} views · stage 0: {a.stage0}", flush=True)
     with WorkerPool(a.workers, _init_worker) as ex:
         ok = [o for r in ex.map(_orient_one, [(p, a.mirrors) for p in ims['path']]) for o in r]
         print(f"stage 0 alone: {sum(ok)} of {len(ok)} {'orientations' if a.mirrors else 'turns'} right", flush=True)
-        jobs = [(p, rid, t, int(fs[rid]), str(data.train_dir), v) for rid, t, p in ims.itertuples(index=False) for v in a.views]
+        jobs = [(p, rid, t, int(fs[rid]), str(data.train_dir), v, dg) for rid, t, p in ims.itertuples(index=False) for v in a.views]
         rows = pd.DataFrame(list(ex.map(_read, jobs)))
         ps = [] if a.skip_photos else sorted(p for p in glob.glob(str(SHARED/'photos'/'*')) if p.rsplit('.', 1)[-1].lower() in ('png', 'jpg', 'jpeg', 'bmp'))
-        ph = list(ex.map(_photo, ps))
+        ph = list(ex.map(_photo, [(p, dg) for p in ps]))
     rows['silent_below_zero'] = (rows['db'] < 0) & ~rows['failed'] & ~rows['doubtful']
     db = lambda s: 10 * np.log10(np.mean(10 ** (s / 10)))           # the metric averages SNR, not dB
     tab = rows.pivot_table(index='type', columns='view', values='db', aggfunc=db)[a.views]
@@ -144,7 +148,7 @@ def main(argv=None):
     print(f"\n{len(rows)} reads, {rows['seconds'].mean():.2f} s per read per worker; "
           f"{int(rows['silent_below_zero'].sum())} below the zero fallback without a failure or doubtful row")
     noise = np.random.default_rng(0).integers(0, 256, (1700, 2200, 3), dtype=np.uint8)
-    try: print(f"noise image: read, doubtful: {Digitizer().run(noise, 500).info['doubt'] or 'no'}")
+    try: print(f"noise image: read, doubtful: {dg.run(noise, 500).info['doubt'] or 'no'}")
     except DigitizeError as e: print(f"noise image: zero fallback: {e}")
     if not a.skip_memory:
         mb, s, said = _memory(ims['path'].iloc[0])

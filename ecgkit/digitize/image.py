@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_SIDE', 'load_image', 'channels', 'darkness', 'inkness', 'dihedral', 'dihedral_xy', 'undo_orientation']
+__all__ = ['MAX_SIDE', 'load_image', 'channels', 'darkness', 'inkness', 'dihedral', 'dihedral_xy', 'undo_orientation',
+           'then_orientation']
 
 # %% ../../nbs/50_digitize_image.ipynb #d8c028d7
 def _decode(buf) -> np.ndarray | None:
@@ -99,3 +100,12 @@ def dihedral_xy(xy, o: int, size) -> np.ndarray:
 def undo_orientation(o: int) -> int:
     "The orientation that undoes `o`: `dihedral(dihedral(img, o), undo_orientation(o))` is `img`."
     return o if o >= 4 else (4 - o) % 4
+
+# %% ../../nbs/50_digitize_image.ipynb #87a70889
+_A = np.arange(6).reshape(2, 3)
+_TABLE = np.array([[next(k for k in range(8) if np.array_equal(dihedral(dihedral(_A, a), b), dihedral(_A, k))) for b in range(8)]
+                   for a in range(8)])
+
+def then_orientation(o: int, o2: int) -> int:
+    "The orientation of `dihedral(dihedral(img, o), o2)`, as `dihedral(img, then_orientation(o, o2))`."
+    return int(_TABLE[o, o2])

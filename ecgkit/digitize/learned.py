@@ -173,15 +173,22 @@ def squash(img: np.ndarray, size: int) -> np.ndarray:
     if a.ndim == 2: a = np.repeat(a[..., None], 3, -1)
     return cv2.resize(np.ascontiguousarray(a[..., :3]), (size, size), interpolation=cv2.INTER_AREA)
 
-def marker_probs(model, img: np.ndarray):
-    "(marker probabilities (classes, S/4, S/4): softmax over the classes per cell, orientation probabilities (8,)) of `model` on `img`."
+def marker_probs(model, img: np.ndarray, tta: bool = True):
+    """(marker probabilities (classes, S/4, S/4): softmax over the classes per cell, orientation probabilities (8,)) of
+    `model` on `img`. With `tta` the model also sees the 7 other turned copies of the image; copy j of an image of
+    orientation o has orientation `then_orientation(o, j)`, so each copy's answer is mapped back and the 8 averaged."""
     import torch
+    from ecgkit.digitize.image import dihedral, then_orientation
+    sq = squash(img, model.size)
+    js = range(8) if tta else range(1)
     was = model.training
     model.eval()
     try:
-        with torch.inference_mode(): mk, o = model(page_tensor(squash(img, model.size))[None])
+        with torch.inference_mode(): mk, o = model(torch.stack([page_tensor(dihedral(sq, j)) for j in js]))
     finally: model.train(was)
-    return torch.softmax(mk[0].float(), 0).numpy(), torch.softmax(o[0].float(), 0).numpy()
+    po = torch.softmax(o.float(), 1).numpy()
+    return torch.softmax(mk[0].float(), 0).numpy(), np.array([np.mean([po[j, then_orientation(k, j)] for j in js]) for k in range(8)])
+
 
 # %% ../../nbs/55_digitize_learned.ipynb #7adeceff
 def marker_peaks(prob: np.ndarray, stride: int = 4, min_conf: float = 0.3):
@@ -216,7 +223,7 @@ def markers_homography(cls, xy, paper: Paper = None, fs: int = 500, ransac_px: f
 # %% ../../nbs/55_digitize_learned.ipynb #4244c4ac
 class LearnedMarkers:
     "Learned stage 0: src → (upright RGB image, info) like `upright`, from a weights folder or a live `model`."
-    def __init__(self, weights=None, model=None, sure: float = 0.9, paper: Paper = None):
+    def __init__(self, weights=None, model=None, sure: float = 0.5, paper: Paper = None):
         if (weights is None) == (model is None): raise ValueError("LearnedMarkers needs a weights folder or a model (one of them)")
         self.weights, self.model, self.sure, self.paper = None if weights is None else Path(weights), model, sure, paper or Paper()
         tag = hashlib.sha1((self.weights/'model.pt').read_bytes()).hexdigest()[:12] if weights is not None else 'live'
@@ -240,7 +247,7 @@ class LearnedMarkers:
 
 # %% ../../nbs/55_digitize_learned.ipynb #980849ca
 class AutoUpright:
-    "Stage 0 of `--method auto`: the classic `upright`; where its turn is not sure, `learned`'s orientation if the model is sure of it."
+    "Stage 0 of `--method auto`: `learned`'s orientation where the model is sure of it, else the classic `upright`."
     def __init__(self, learned, classic=None):
         from ecgkit.digitize.page import upright
         self.learned, self.classic = learned, classic or upright
@@ -249,10 +256,10 @@ class AutoUpright:
     def __call__(self, src):
         from ecgkit.digitize.image import load_image
         img = load_image(src)
+        up, info = self.learned(img)
+        if info['turn_sure']: return up, {**info, 'stage0': 'learned'}
         up, info = self.classic(img)
-        if info.get('turn_sure', True): return up, info
-        lup, linfo = self.learned(img)
-        return (lup, {**linfo, 'stage0': 'learned'}) if linfo['turn_sure'] else (up, info)
+        return up, {**info, 'stage0': 'classic'}
 
 def stage0_for(method: str = 'auto', weights=None, required: bool = False):
     "Stage 0 for `method` ('classic', 'learned', 'auto'): `upright`, `LearnedMarkers` or `AutoUpright`; classic when no markers weights are found (a `UserError` if `required`)."
@@ -264,7 +271,9 @@ def stage0_for(method: str = 'auto', weights=None, required: bool = False):
         raise UserError("no markers weights found (in --weights, $ECGKIT_WEIGHTS or ecgkit/weights/markers): "
                         "train them with `ecgkit train --stage markers`, or use --stage0 classic")
     if d is None: return upright
-    return LearnedMarkers(d) if method == 'learned' else AutoUpright(LearnedMarkers(d))
+    try: sure = json.loads((d/'model.json').read_text()).get('auto', {}).get('sure', 0.5)   # chosen on the even devset rows
+    except ValueError: raise UserError(f"{d/'model.json'}: not valid JSON") from None
+    return LearnedMarkers(d, sure=sure) if method == 'learned' else AutoUpright(LearnedMarkers(d, sure=sure))
 
 def digitizer_for(method: str = 'auto', stage0: str = None, stage1: str = None, stage2: str = None, weights=None, **kw):
     "The `Digitizer` of `method` for every stage, `stage0`/`stage1`/`stage2` ('classic', 'learned', 'auto') overriding one; `kw` to `Digitizer`."
