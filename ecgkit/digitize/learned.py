@@ -237,7 +237,7 @@ class LearnedMarkers:
         img = load_image(src)
         prob, po = marker_probs(self.model, img)
         o = int(po.argmax()); u = undo_orientation(o)
-        cls, xy, conf = marker_peaks(prob, self.model.out_stride)
+        cls, xy, _ = marker_peaks(prob, self.model.out_stride)
         H, W, S = *img.shape[:2], self.model.size
         xy_up = dihedral_xy((xy + 0.5) * [W / S, H / S] - 0.5, u, (H, W))
         Hm, inl = markers_homography(cls, xy_up, self.paper)
