@@ -28,7 +28,7 @@ def test_config_file_and_print_config(cli, tmp_path):
     "--print-config shows the shipped config with --set on top; --config FILE (here an earlier run's config.yaml) is the start."
     r = cli('train', '--stage', 0, '--print-config', '--set', 'train.lr=0.02')
     assert r.returncode == 0, r.stderr
-    assert 'epochs: 8' in r.stdout and 'early_stop_metric: accuracy' in r.stdout and 'lr: 0.02' in r.stdout
+    assert 'epochs: 20' in r.stdout and 'early_stop_metric: orient_acc' in r.stdout and 'lr: 0.02' in r.stdout
     mine = tmp_path/'mine.yaml'
     mine.write_text('train:\n  epochs: 2\n  batch_size: 8\n  lr: 0.007\n')
     r = cli('train', '--stage', 0, '--config', mine, '--print-config', '--set', 'train.epochs=3')
