@@ -81,6 +81,9 @@ def main(argv=None):
     tab = pd.DataFrame({(r, w): {t: acc(d[(d['reader'] == r) & (d['turns'] if w == '4 turns' else True)]) for t, d in [*rows.groupby('type'), ('all', rows)]}
                         for r in READERS for w in ('4 turns', '8 ways')})
     print("\nimages put upright, per reader: of the 4 turns, of all 8 orientations\n" + tab.to_string())
+    c, l = (rows[rows['reader'] == r].set_index(['id', 'type', 'o']) for r in ('classic', 'learned'))
+    print("\nauto's rule, learned where its 8-look probability >= sure, classic elsewhere (how model.json's `auto.sure` was chosen, on the even half):\n"
+          + '  '.join(f"sure {t}: {int(np.where(l['p'] >= t, l['ok'], c['ok']).sum())}/{len(l)}" for t in (0.5, 0.7, 0.8, 0.9, 0.95)))
     bad = rows[(rows['reader'] == 'learned') & ~rows['ok']]
     if len(bad): print("\nlearned misses: " + ', '.join(f"{i}-{t} o={o}" for i, t, o in bad[['id', 'type', 'o']].itertuples(index=False)))
     g = reg.groupby('type')[['found', 'inliers', 'reg_p50', 'reg_p95']].median()
