@@ -27,6 +27,9 @@ from bench_robust import SHARED, half_images      # (benchmarks/ is the script's
 READERS = ('classic', 'classic+flip', 'learned', 'auto')
 
 
+_LEARNED = {}                                 # per worker: the weights load once, not once per image
+
+
 def _init():
     _init_worker()
     import torch; torch.set_num_threads(1)
@@ -35,7 +38,7 @@ def _init():
 def _one(job):
     "One image in its 8 orientations through every reader: right or not, per reader and orientation; the learned registration."
     path, rid, t, fs, root, wdir = job
-    lm = LearnedMarkers(wdir)
+    lm = _LEARNED.get(wdir) or _LEARNED.setdefault(wdir, LearnedMarkers(wdir))
     readers = dict(zip(READERS, (upright, lambda x: upright(x, detect_flip=True), lm, AutoUpright(lm))))
     img = load_image(path)
     rows, secs = [], []

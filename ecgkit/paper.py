@@ -162,8 +162,9 @@ def label_box(self: Paper, panel: Panel):
 def marker_points(self: Paper, fs=500):
     "(classes, xy (k, 2)) of the lead labels' anchors on the page (left edge, middle of the text line), pixel index coordinates."
     short = [lead for row in self.layout.rows for lead in row]
-    cls = [len(short) + 1 if p.rhythm else short.index(p.lead) + 1 for p in self.panels(fs)]
-    xy = [(b[0] - 0.5, (b[1] + b[3]) / 2 - 0.5) for b in map(self.label_box, self.panels(fs))]
+    ps = self.panels(fs)
+    cls = [len(short) + 1 if p.rhythm else short.index(p.lead) + 1 for p in ps]
+    xy = [(b[0] - 0.5, (b[1] + b[3]) / 2 - 0.5) for b in map(self.label_box, ps)]
     return np.array(cls), np.array(xy, np.float64)
 
 # %% ../nbs/04_paper.ipynb #e237ef05

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..data import find_competition
+from ..data import find_competition, find_images
 from ..digitize.image import dihedral, dihedral_xy, load_image
 from ..digitize.learned import page_tensor, squash
 from ..models.markers import MARKERS_CONFIGS
@@ -130,7 +130,8 @@ class DevsetOrient(Callback):
         if self.bases is None:
             data = find_competition(self.folder, search=(), depth=1)
             ids = odd_subset(self.folder, self.n)
-            files = sorted(p for rid in ids for p in data.train_dir.glob(f'{rid}/{rid}-*.png'))[:self.n]
+            ims = find_images(data.train_dir)
+            files = sorted(ims.loc[ims['id'].isin(ids), 'path'])[:self.n]
             self.bases = [squash(load_image(p), m.size) for p in files]
             self.learn.log(f"orientation validation: {len(self.bases)} odd-row image(s) of {self.folder}, 8 ways each")
         if not self.bases: return
